@@ -1,0 +1,15 @@
+# Writes OUTPUT: a C file with every .cl file of INPUTS as a string, and a
+# table mapping the file's base name to its source.
+set(body "/* Generated from opencl/kernels/*.cl by cmake/embed_kernels.cmake. */\n")
+string(APPEND body "#include <stddef.h>\n#include \"kernel_sources.h\"\n\n")
+set(table "")
+foreach(path ${INPUTS})
+  get_filename_component(name ${path} NAME_WE)
+  file(READ ${path} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
+  string(APPEND body "static const char source_${name}[] = {${hex}0x00};\n")
+  string(APPEND table "  {\"${name}\", source_${name}},\n")
+endforeach()
+string(APPEND body "\nconst mv_kernel_source mv_kernel_sources[] = {\n${table}  {NULL, NULL}\n};\n")
+file(WRITE ${OUTPUT}.tmp "${body}")
+file(RENAME ${OUTPUT}.tmp ${OUTPUT})

@@ -1,0 +1,101 @@
+/* Tensor operators on the device (NCHW float32). Output convention: every
+ * output tensor is either empty ({0}: the operator allocates it with the
+ * right shape) or already of exactly the right shape (written in place,
+ * which lets an operator write into a channel view of a larger tensor).
+ * Shapes are validated; a mismatch names the operator and both shapes. */
+#ifndef MV_OPS_H
+#define MV_OPS_H
+
+#include "tensor.h"
+
+/* ---- GEMM: every matrix product goes through mv_gemm / mv_gemm_batched ---- */
+
+/* A matrix in a device buffer: row-major, element offset, leading dimension. */
+typedef struct mv_matrix {
+  cl_mem buffer;
+  size_t offset;
+  size_t ld;
+} mv_matrix;
+
+/* C[m x n] = alpha * op(A)[m x k] * op(B)[k x n] + beta * C, row-major;
+ * op(X) = X or X^T. */
+mv_status mv_gemm(int transpose_a, int transpose_b, size_t m, size_t n, size_t k, float alpha,
+                  mv_matrix a, mv_matrix b, float beta, mv_matrix c);
+/* `batch` products; operand i starts at offset + i * stride (elements). */
+mv_status mv_gemm_batched(int transpose_a, int transpose_b, size_t m, size_t n, size_t k,
+                          float alpha, mv_matrix a, size_t stride_a, mv_matrix b, size_t stride_b,
+                          float beta, mv_matrix c, size_t stride_c, size_t batch);
+
+/* ---- convolution ----------------------------------------------------------- */
+
+/* BatchNorm (inference) parameters from a checkpoint, host memory. */
+typedef struct mv_batchnorm {
+  const float *weight;       /* gamma */
+  const float *bias;         /* beta */
+  const float *running_mean;
+  const float *running_var;
+  float eps;                 /* 1e-5 in every MiVOS network */
+} mv_batchnorm;
+
+typedef struct mv_conv {
+  int in_channels, out_channels;
+  int kernel_h, kernel_w;
+  int stride, padding, dilation;   /* the same along both axes */
+  mv_tensor weight;                /* out x (in * kh * kw), BN folded in */
+  mv_tensor bias;                  /* out, or empty when there is none */
+} mv_conv;
+
+/* Uploads a conv from host weights [out][in][kh][kw] and an optional bias,
+ * folding an optional following BatchNorm into both (so conv+BN is one op). */
+mv_status mv_conv_create(mv_conv *conv, int in_channels, int out_channels, int kernel_h,
+                         int kernel_w, int stride, int padding, int dilation, const float *weight,
+                         const float *bias, const mv_batchnorm *bn);
+void mv_conv_free(mv_conv *conv);
+
+enum { MV_CONV_RELU = 1 };  /* flags: apply ReLU to the output */
+
+/* y = conv(x) (+ bias) (then ReLU if flags & MV_CONV_RELU). A 1x1 stride-1
+ * conv is a plain GEMM; others use im2col + GEMM. */
+mv_status mv_conv2d(const mv_conv *conv, const mv_tensor *x, mv_tensor *y, int flags);
+/* Output size of a convolution along one axis. */
+int mv_conv_out_size(int in, int kernel, int stride, int padding, int dilation);
+
+/* ---- element-wise and pooling ------------------------------------------------ */
+
+/* y may alias x in every element-wise op. */
+mv_status mv_relu(const mv_tensor *x, mv_tensor *y);
+mv_status mv_sigmoid(const mv_tensor *x, mv_tensor *y);
+/* y = a + b, then ReLU if relu != 0 (residual add). y may alias a or b. */
+mv_status mv_add(const mv_tensor *a, const mv_tensor *b, mv_tensor *y, int relu);
+/* Max pooling with PyTorch's padding rule (-inf padding, floor mode). */
+mv_status mv_maxpool2d(const mv_tensor *x, int kernel, int stride, int padding, mv_tensor *y);
+/* Concatenation along channels of `count` tensors with equal n, h, w. */
+mv_status mv_concat(const mv_tensor *const *xs, int count, mv_tensor *y);
+
+/* ---- resampling ---------------------------------------------------------------- */
+
+/* Bilinear resize to out_h x out_w, align_corners=False, exactly PyTorch's
+ * (source index = (dst + 0.5) * in/out - 0.5, clamped at 0; neighbours clamped). */
+mv_status mv_resize_bilinear(const mv_tensor *x, int out_h, int out_w, mv_tensor *y);
+/* PyTorch 'area' interpolation = adaptive average pooling to out_h x out_w
+ * (bin i covers [floor(i*in/out), ceil((i+1)*in/out))). */
+mv_status mv_area_resize(const mv_tensor *x, int out_h, int out_w, mv_tensor *y);
+/* y[n,c,1,1] = mean over h, w. */
+mv_status mv_global_avgpool(const mv_tensor *x, mv_tensor *y);
+/* y[n,c,h,w] = x[n,c,0,0]. */
+mv_status mv_broadcast(const mv_tensor *x, int h, int w, mv_tensor *y);
+
+/* ---- padding to a multiple of 16 -------------------------------------------------- */
+
+typedef struct mv_padding {
+  int left, right, top, bottom;
+} mv_padding;
+
+/* The official rule: new size = next multiple of `multiple`; left/top get
+ * floor(diff/2), right/bottom the rest. */
+mv_padding mv_padding_for(int h, int w, int multiple);
+/* Zero padding / the matching crop. */
+mv_status mv_pad(const mv_tensor *x, mv_padding pad, mv_tensor *y);
+mv_status mv_crop(const mv_tensor *x, mv_padding pad, mv_tensor *y);
+
+#endif

@@ -1,0 +1,13 @@
+/* The `bench` command: one section per module, each printing a table.
+ * Timings are wall-clock medians over repeats after a warm-up. */
+#ifndef MV_BENCH_H
+#define MV_BENCH_H
+
+/* Seconds from a monotonic clock. */
+double bench_now(void);
+
+/* Each section returns 0 on success; it prints its own table to stdout. */
+int bench_ops(int argc, char **argv);
+int bench_io(int argc, char **argv);
+
+#endif

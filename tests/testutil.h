@@ -1,0 +1,41 @@
+/* Shared helpers of the test programs: checks that count, numeric
+ * comparisons, paths into shared/. Each test ends with
+ * "N passed, N failed" and exits non-zero on any failure. */
+#ifndef MV_TESTUTIL_H
+#define MV_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "mivos.h"
+
+extern int mv_test_passed, mv_test_failed;
+
+/* Records one check; prints a line on failure (and on success if verbose). */
+void mv_test_check(int ok, const char *file, int line, const char *fmt, ...);
+#define CHECK(cond, ...) mv_test_check(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
+/* A call that must succeed; prints the library's message otherwise. */
+#define CHECK_OK(expr) mv_test_check_status((expr), MV_OK, #expr, __FILE__, __LINE__)
+/* A call that must fail with the given status and a non-empty message. */
+#define CHECK_FAILS(expr, status) mv_test_check_status((expr), (status), #expr, __FILE__, __LINE__)
+int mv_test_check_status(mv_status got, mv_status want, const char *expr, const char *file, int line);
+
+/* Prints the closing "N passed, N failed" line; returns the exit code. */
+int mv_test_finish(void);
+
+/* ||a - b||_2 / ||b||_2 accumulated in double (0 when both are zero). */
+double mv_rel_l2(const float *a, const float *b, size_t n);
+double mv_max_abs_diff(const float *a, const float *b, size_t n);
+
+/* Path under the shared/ folder: $MIVOS_SHARED, else ../shared from the
+ * source tree. Returns a static buffer (one slot per call, 8 rotating). */
+const char *mv_shared_path(const char *relative);
+
+/* Deterministic pseudo-random floats in [lo, hi), never exactly zero. */
+void mv_test_random(float *out, size_t n, uint64_t seed, float lo, float hi);
+
+/* Writes `size` bytes to a new file under a per-test temporary folder and
+ * returns its path (static rotating buffer). */
+const char *mv_test_temp_path(const char *name);
+int mv_test_write_file(const char *path, const void *data, size_t size);
+
+#endif
