@@ -37,11 +37,13 @@ mv_status mv_fail(mv_status status, const char *fmt, ...) {
 mv_status mv_fail_context(mv_status status, const char *fmt, ...) {
   char previous[MESSAGE_CAPACITY];
   memcpy(previous, last_message, sizeof previous);
-  char prefix[MESSAGE_CAPACITY];
+  char prefix[MESSAGE_CAPACITY / 2];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(prefix, sizeof prefix, fmt, ap);
   va_end(ap);
-  snprintf(last_message, sizeof last_message, "%s: %s", prefix, previous);
+  /* The previous message is cut if both do not fit. */
+  snprintf(last_message, sizeof last_message, "%s: %.*s", prefix, MESSAGE_CAPACITY / 2 - 3,
+           previous);
   return status;
 }

@@ -82,7 +82,7 @@ typedef struct mv_checkpoint mv_checkpoint;
 /* Reads a torch.save state_dict: the zip format (PyTorch >= 1.6) and the
  * legacy pickle format. No Python needed. */
 mv_status mv_checkpoint_open(const char *path, mv_checkpoint **out);
-/* Synthesizes a checkpoint from a manifest (spec/checkpoints/*.tsv) with the
+/* Synthesizes a checkpoint from a manifest (spec/checkpoints/NAME.tsv) with the
  * HASHINIT weights for `salt` ("" or NULL for none). */
 mv_status mv_checkpoint_hashinit(const char *manifest_path, const char *salt,
                                  mv_checkpoint **out);
@@ -136,7 +136,389 @@ mv_status mv_device_self_check(char *report, size_t report_capacity);
 
 /* ---- video input (core/video.c) ------------------------------------------ */
 
+/* A video read on demand through FFmpeg: any file libavformat opens (mp4,
+ * webm, mov, mkv, avi, ...), a folder of .jpg/.png frames (sorted by name;
+ * .jpg files when there are any, else .png), or a printf-style pattern such
+ * as "frames/%05d.jpg" (numbered from the first of 0..9 that exists).
+ * Frame i is the i-th frame in presentation order (timestamps, so variable
+ * frame rate and B-frames are handled); rotation metadata is applied so that
+ * frames come out upright. Frames are decoded when asked for (seek to the
+ * previous key frame, decode forward) and kept in a cache bounded in bytes;
+ * nothing is loaded whole. A mv_video is not thread-safe. */
+typedef struct mv_video mv_video;
+
+enum {
+  MV_VIDEO_DEFAULT_SHORT_SIDE = 480,   /* the official tool's working size */
+  MV_VIDEO_DEFAULT_CACHE_MIB = 256
+};
+
+typedef struct mv_video_options {
+  int short_side;       /* working size: shorter side in pixels, aspect kept
+                           (other side rounded to nearest); 0 = native */
+  size_t cache_bytes;   /* bound of the decoded-frame cache; 0 = 256 MiB.
+                           At least one frame is always kept. */
+  double sequence_fps;  /* fps reported for image sequences; 0 = 25 */
+} mv_video_options;
+
+/* short_side 480, cache 256 MiB, sequence_fps 25 (what NULL options mean). */
+void mv_video_options_default(mv_video_options *options);
+/* Opens and indexes the video (a pass over packets, no decoding), so the
+ * frame count is exact. Fails with MV_E_IO (missing file), MV_E_FORMAT (not
+ * a video, no video stream, zero frames), MV_E_UNSUPPORTED (no decoder). */
+mv_status mv_video_open(const char *path, const mv_video_options *options, mv_video **out);
+void mv_video_close(mv_video *video);
+
+typedef struct mv_video_info {
+  int frame_count;
+  int width, height;                /* working size: frames are height x width x 3 */
+  int source_width, source_height;  /* coded size, before rotation */
+  int rotation;                     /* degrees clockwise applied: 0, 90, 180, 270 */
+  double fps;                       /* average; for image sequences sequence_fps */
+  int is_image_sequence;
+  int first_bad_frame;              /* first damaged or undecodable frame found so
+                                       far, -1 if none; frame_count when the file
+                                       ended early (truncated) */
+  size_t cache_capacity, cache_used;/* bytes */
+  char codec[32];                   /* decoder name, e.g. "h264" */
+} mv_video_info;
+
+mv_status mv_video_get_info(const mv_video *video, mv_video_info *info);
+/* Frame `index` as RGB24, height x width x 3 bytes, row-major, no padding.
+ * The pointer stays valid until the next mv_video_frame, mv_video_copy_frame,
+ * mv_video_check or mv_video_close call on this video (a later call may
+ * evict it from the cache). A frame the decoder could only conceal (damaged
+ * data) is returned and recorded in first_bad_frame; a frame that cannot be
+ * decoded fails with MV_E_FORMAT naming the file and the frame index. */
+mv_status mv_video_frame(mv_video *video, int index, const uint8_t **rgb);
+/* The same frame copied into `rgb` (height * width * 3 bytes). */
+mv_status mv_video_copy_frame(mv_video *video, int index, uint8_t *rgb);
+/* Presentation time of frame `index` in seconds from the first frame. */
+mv_status mv_video_frame_time(const mv_video *video, int index, double *seconds);
+/* Decodes every frame once (no conversion, nothing cached) and returns the
+ * first damaged or undecodable frame in `first_bad_frame` (-1 if none). */
+mv_status mv_video_check(mv_video *video, int *first_bad_frame);
+
 /* ---- masks and exports (core/mask_io.c, core/overlay.c) ------------------- */
+
+/* Every writer below writes to a temporary name in the same folder and
+ * renames it on success: a failure (unwritable folder, disk full) returns
+ * MV_E_IO naming the file and leaves nothing under the final name (an
+ * existing file there is kept unchanged). */
+
+/* The DAVIS / PASCAL VOC palette: 256 RGB triples, id 1 = (128,0,0),
+ * 2 = (0,128,0), 3 = (128,128,0), 4 = (0,0,128), ... */
+void mv_palette_davis(uint8_t rgb[768]);
+
+/* Label maps (height x width ids 0..255) as 8-bit palette PNG with the DAVIS
+ * palette, as the official tool saves them. */
+mv_status mv_mask_write_labels(const char *path, const uint8_t *labels, int width, int height);
+/* A binary mask: nonzero -> 255, zero -> 0, 8-bit grayscale. */
+mv_status mv_mask_write_binary(const char *path, const uint8_t *mask, int width, int height);
+/* One object's probabilities in [0, 1] (clamped) as 8-bit grayscale,
+ * round(255 p). NaN is rejected. */
+mv_status mv_mask_write_soft(const char *path, const float *probability, int width, int height);
+/* An alpha matte: RGBA with the frame's colours (height x width x 3) and
+ * alpha = round(255 a) of the object's alpha in [0, 1]. */
+mv_status mv_mask_write_matte(const char *path, const uint8_t *rgb, const float *alpha,
+                              int width, int height);
+/* An RGB24 image (height x width x 3) as PNG. */
+mv_status mv_image_write_png(const char *path, const uint8_t *rgb, int width, int height);
+
+/* Size of a PNG file (to read it at its own size). */
+mv_status mv_mask_size(const char *path, int *width, int *height);
+/* The readers below resize nearest-neighbour to width x height when the file
+ * has another size (ids are never interpolated). */
+/* Label ids: palette PNG -> indices; grayscale with only 0 and 255 -> 0/1;
+ * other grayscale -> the values (16-bit only up to 255); RGB(A) -> the DAVIS
+ * palette index of each colour (or 0/1 for black/white-only images);
+ * anything else fails with MV_E_FORMAT naming the file and the pixel. */
+mv_status mv_mask_read_labels(const char *path, int width, int height, uint8_t *labels);
+/* Probabilities in [0, 1]: grayscale (8 or 16 bit) value / max, or the
+ * alpha channel of an image that has one. */
+mv_status mv_mask_read_soft(const char *path, int width, int height, float *probability);
+/* An alpha matte: colours into rgb (height x width x 3, may be NULL) and
+ * alpha / 255 into alpha (may be NULL; 1 where the file has no alpha). */
+mv_status mv_mask_read_matte(const char *path, int width, int height, uint8_t *rgb,
+                             float *alpha);
+
+/* The DAVIS overlay: pixels of object k > 0 become (frame + colour k) / 2
+ * (palette colours), background pixels 4-adjacent to an object become black
+ * (a 1-pixel dark contour), others are copied. out may not alias rgb. */
+mv_status mv_overlay_draw(const uint8_t *rgb, const uint8_t *labels, int width, int height,
+                          uint8_t *out);
+mv_status mv_overlay_write_png(const char *path, const uint8_t *rgb, const uint8_t *labels,
+                               int width, int height);
+
+/* Encoding RGB24 frames to a video file through FFmpeg (container from the
+ * file name: .mp4, .mkv, .mov, .avi, ...). */
+typedef struct mv_video_writer mv_video_writer;
+typedef struct mv_video_writer_options {
+  const char *codec;  /* encoder name; NULL or "" = libx264 if present, else mpeg4 */
+  int quality;        /* 0 = default; libx264: CRF (18), libvpx: CRF (24), others: qscale (3) */
+  int gop;            /* key frame interval; 0 = default (libx264 250, others 12) */
+  int max_b_frames;   /* 0 = default (libx264 3, others 2); < 0 = none */
+} mv_video_writer_options;
+
+/* options may be NULL. Odd sizes are padded by one row/column (edge copied).
+ * Fails with MV_E_UNSUPPORTED when the encoder or container is unknown. */
+mv_status mv_video_writer_open(const char *path, int width, int height, double fps,
+                               const mv_video_writer_options *options,
+                               mv_video_writer **out);
+/* Appends one RGB24 frame (height x width x 3). */
+mv_status mv_video_writer_add(mv_video_writer *writer, const uint8_t *rgb);
+/* Flushes the encoder, completes the file and renames it to its final name. */
+mv_status mv_video_writer_finish(mv_video_writer *writer);
+/* Frees the writer; an unfinished file is deleted. */
+void mv_video_writer_close(mv_video_writer *writer);
+/* The encoder in use, e.g. "libx264". */
+const char *mv_video_writer_codec(const mv_video_writer *writer);
+
+/* ---- interactive sessions (core/session.c) -------------------------------- */
+
+/* A session segments K objects in a video: interact on a frame (the frame's
+ * mask changes at once), propagate from it (both ways, up to the nearest
+ * frames interacted on before, fusing the new result with the previous one
+ * between them), correct any frame, propagate again. Three modules are chosen
+ * independently:
+ *   interaction  "graphcut" (default), "s2m" (needs weights), "freehand",
+ *                or a backend registered with mv_backend_register;
+ *   propagation  "labelprop" (default without weights), "network";
+ *   fusion       "linear" (default without weights), "network", "none".
+ * With a weights folder the defaults become s2m + network + network.
+ * Objects are numbered 1..objects (0 is the background). */
+typedef struct mv_session mv_session;
+
+typedef struct mv_session_options {
+  int objects;                /* initial object count (1..255), default 1 */
+  const char *interaction;    /* NULL = default (see above) */
+  const char *propagation;    /* NULL = default */
+  const char *fusion;         /* NULL = default */
+  const char *weights;        /* folder with propagation_model.pth, fusion.pth,
+                                 s2m.pth (the official files); NULL = none */
+  int memory_every;           /* a frame enters memory every N frames (5) */
+  size_t device_memory_limit; /* bytes for memory banks and cached frame
+                                 features on the device; 0 = 1/2 of the device */
+  size_t host_memory_limit;   /* bytes for per-frame probabilities on the host;
+                                 0 = 4 GiB (beyond: stored at 16 bits) */
+} mv_session_options;
+
+void mv_session_options_default(mv_session_options *options);
+/* The session reads frames from `video` on demand (the video must outlive it). */
+mv_status mv_session_open(mv_video *video, const mv_session_options *options,
+                          mv_session **out);
+void mv_session_close(mv_session *session);
+
+typedef struct mv_session_info {
+  int frame_count, width, height;   /* the video's working size */
+  int objects;
+  int interacted_frames;            /* frames propagated from so far */
+  char interaction[32], propagation[32], fusion[32];
+} mv_session_info;
+mv_status mv_session_get_info(const mv_session *session, mv_session_info *info);
+/* Switches the interaction backend by name. */
+mv_status mv_session_set_interaction(mv_session *session, const char *name);
+
+/* A box (inclusive pixel coordinates) for local control: the backend runs on
+ * the box grown by `margin`, and only the box's inside (less a 3-pixel
+ * border, as the official tool) is stitched back. */
+typedef struct mv_region {
+  int x0, y0, x1, y1;
+  int margin;
+} mv_region;
+
+/* A stroke: `count` points as x, y pixel pairs (x right, y down), drawn with
+ * round ends; positive strokes mark the object, negative ones anything else. */
+typedef struct mv_stroke {
+  const float *xy;
+  int count;
+  float thickness;            /* pixels; 0 = 3 */
+  int positive;
+} mv_stroke;
+
+/* Interactions on one frame: only that frame's mask changes, and the change
+ * can be undone. region may be NULL (whole frame). */
+mv_status mv_session_scribble(mv_session *session, int frame, int object,
+                              const mv_stroke *strokes, int count, const mv_region *region);
+/* A click: a disk of radius 5 (positive or negative) given to the interaction
+ * backend through the click wrapper. */
+mv_status mv_session_click(mv_session *session, int frame, int object, float x, float y,
+                           int positive, const mv_region *region);
+/* Free-hand drawing: a polygon (brush_radius 0: lasso fill) or a brush stroke
+ * along the points; erase removes the pixels from the object instead. */
+mv_status mv_session_draw(mv_session *session, int frame, int object, const float *xy,
+                          int count, float brush_radius, int erase);
+/* Any backend input: positive / negative maps (height x width, nonzero set;
+ * either may be NULL). */
+mv_status mv_session_interact_maps(mv_session *session, int frame, int object,
+                                   const uint8_t *positive, const uint8_t *negative,
+                                   const mv_region *region);
+/* Replaces the frame's whole label map (e.g. an initial mask read from PNG). */
+mv_status mv_session_set_labels(mv_session *session, int frame, const uint8_t *labels);
+
+/* Progress of a propagation: frames done of total; return non-zero to stop
+ * after the current frame (the frames done so far keep their result). */
+typedef int (*mv_progress_fn)(void *user, int done, int total);
+/* Propagates the frame's current mask both ways and fuses as described above. */
+mv_status mv_session_propagate(mv_session *session, int frame, mv_progress_fn progress,
+                               void *user);
+
+/* The frame's label map (height x width, 0..objects). */
+mv_status mv_session_labels(mv_session *session, int frame, uint8_t *labels);
+/* Probabilities of one object (0 = background) at the frame, height x width. */
+mv_status mv_session_probabilities(mv_session *session, int frame, int object, float *out);
+
+/* Editing. Undo reverts the frame's last interaction (MV_E_STATE if none). */
+mv_status mv_session_undo(mv_session *session, int frame);
+/* Clears the frame's mask (an undoable interaction). */
+mv_status mv_session_reset_frame(mv_session *session, int frame);
+/* Removes the object from every frame (its id stays valid, now empty). */
+mv_status mv_session_reset_object(mv_session *session, int object);
+/* Adds an object (id = previous count + 1), empty in every frame. */
+mv_status mv_session_add_object(mv_session *session, int *object);
+/* Deletes an object; objects with higher ids move down by one. */
+mv_status mv_session_delete_object(mv_session *session, int object);
+
+/* User interaction backends, usable by name exactly like the built-in ones
+ * (also inside local control). The function gets the frame (height x width x
+ * 3), the object's previous mask and the positive / negative maps (NULL when
+ * empty) and writes the object's probabilities (height x width) to out. */
+typedef mv_status (*mv_backend_fn)(void *user, const uint8_t *rgb, int width, int height,
+                                   const float *previous, const uint8_t *positive,
+                                   const uint8_t *negative, float *out);
+mv_status mv_backend_register(const char *name, mv_backend_fn fn, void *user);
+mv_status mv_backend_unregister(const char *name);
+/* For a backend function: records the message its failure reports. */
+void mv_backend_set_error(const char *message);
+
+/* ---- evaluation (core/metrics.c, core/robot.c) ---- */
+
+/* J (region similarity) and F (contour accuracy) as the DAVIS tools compute
+ * them, and the DAVIS interactive scribble robot (spec/EVALUATION.md).
+ * Binary masks are height x width bytes, nonzero = set. Label maps hold 0 for
+ * background and 1..objects; in ground-truth label maps 255 marks void
+ * pixels (DAVIS 2017), which are left out of J and F. */
+
+enum {
+  MV_EVAL_MAX_OBJECTS = 254   /* label 255 is void */
+};
+
+/* Boundary tolerance in pixels: ceil(0.008 * sqrt(width^2 + height^2))
+ * (8 for 854 x 480, 7 for 640 x 480); 0 for a non-positive size. */
+int mv_boundary_tolerance(int width, int height);
+/* J = |pred and gt| / |pred or gt|, 1 when both are empty. */
+mv_status mv_jaccard(const uint8_t *pred, const uint8_t *gt, int width, int height, double *j);
+/* F of the boundary maps with the tolerance above: 1 when both boundaries
+ * are empty, 0 when exactly one is. */
+mv_status mv_boundary_f(const uint8_t *pred, const uint8_t *gt, int width, int height,
+                        double *f);
+/* Per-object J and F of one frame: object k (1..objects) at index k-1 of j
+ * and f (either may be NULL to skip that metric). Labels above `objects`
+ * (other than a ground-truth 255) fail with MV_E_ARGUMENT. */
+mv_status mv_evaluate_frame(const uint8_t *pred_labels, const uint8_t *gt_labels, int width,
+                            int height, int objects, double *j, double *f);
+/* A whole sequence (frame_count x height x width label volumes): j and f
+ * receive frame_count x objects values, frame-major (j[t * objects + k-1]). */
+mv_status mv_evaluate_sequence(const uint8_t *pred_labels, const uint8_t *gt_labels,
+                               int frame_count, int width, int height, int objects, double *j,
+                               double *f);
+
+/* Which frames of a sequence are scored. */
+typedef enum mv_eval_frames {
+  MV_EVAL_ALL_FRAMES = 0,        /* DAVIS interactive and this project: 0..T-1 */
+  MV_EVAL_SEMI_SUPERVISED = 1    /* DAVIS semi-supervised: 1..T-2 */
+} mv_eval_frames;
+
+/* Statistics of one object's per-frame values over the scored frames. */
+typedef struct mv_eval_statistics {
+  double mean;     /* mean of the values */
+  double recall;   /* fraction of values > 0.5 */
+  double decay;    /* mean of the first quarter bin - mean of the last */
+} mv_eval_statistics;
+
+/* `count` (>= 1) per-frame values of one object, in frame order. */
+mv_status mv_eval_statistics_compute(const double *values, int count, mv_eval_statistics *out);
+
+typedef struct mv_object_score {
+  mv_eval_statistics j, f;
+  double jf;       /* (j.mean + f.mean) / 2 */
+} mv_object_score;
+
+/* Per-object scores from per-frame values laid out as mv_evaluate_sequence
+ * writes them; out receives `objects` scores. */
+mv_status mv_evaluate_objects(const double *j, const double *f, int frame_count, int objects,
+                              mv_eval_frames frames, mv_object_score *out);
+/* Dataset level: means of the objects' J and F means (objects, not
+ * sequences, are averaged); jf = (j + f) / 2. Outputs may be NULL. */
+mv_status mv_evaluate_dataset(const mv_object_score *scores, int count, double *j, double *f,
+                              double *jf);
+
+/* The metric the worst-frame rule minimises: per frame, the mean over
+ * objects of (J + F) / 2, of J, or of F. */
+typedef enum mv_eval_metric {
+  MV_EVAL_METRIC_JF = 0,
+  MV_EVAL_METRIC_J = 1,
+  MV_EVAL_METRIC_F = 2
+} mv_eval_metric;
+
+/* The frame of the next robot scribble (davis-interactive worst-frame rule):
+ * candidates C = the valid indices of `candidates` (count 0 or none valid:
+ * all frames); U = the frames flagged in `used` (frame_count bytes, nonzero
+ * = the robot drew there; all flagged counts as none; NULL = none);
+ * allowed = C minus U, or C when that is empty; the allowed frame with the
+ * lowest score, ties to the lowest index. The chosen frame is flagged in
+ * `used`. j and f are laid out as mv_evaluate_sequence writes them; the one
+ * the metric does not need may be NULL. */
+mv_status mv_robot_next_frame(const double *j, const double *f, int frame_count, int objects,
+                              mv_eval_metric metric, const int *candidates, int candidate_count,
+                              uint8_t *used, int *frame);
+
+/* Robot parameters; mv_robot_options_default gives the evaluation service's
+ * values (kernel_size 0.2, max_kernel_radius 16, min_nb_nodes 4,
+ * nb_points 1000). */
+typedef struct mv_robot_options {
+  double kernel_size;        /* opening radius = kernel_size * sqrt(error area) / 2, in [0, 1) */
+  double max_kernel_radius;  /* upper bound of that radius, > 0 */
+  int min_nb_nodes;          /* skeleton components with fewer nodes are dropped, >= 1 */
+  int nb_points;             /* Bezier samples per stroke, 2..1000 */
+} mv_robot_options;
+
+void mv_robot_options_default(mv_robot_options *options);
+
+/* One stroke: points normalised as x = column / width, y = row / height. */
+typedef struct mv_robot_stroke {
+  int object_id;             /* 0 = background (negative stroke), k = object k */
+  int point_count;           /* nb_points, or the path length when longer */
+  double *points;            /* point_count x 2: (x, y) */
+} mv_robot_stroke;
+
+/* The robot's answer: strokes on one frame, by label (background first),
+ * then by skeleton component in raster order. stroke_count may be 0. */
+typedef struct mv_robot_scribble {
+  int frame;                 /* the frame the strokes are on */
+  int frame_count;
+  int width, height;
+  int stroke_count;
+  mv_robot_stroke *strokes;
+} mv_robot_scribble;
+
+/* Runs the robot on frame `frame` of the label volumes (frame_count x
+ * height x width; gt 255 = void); frame -1 = the frame with the lowest mean
+ * J over objects (first on ties). options NULL = defaults. Deterministic:
+ * equal inputs give identical strokes. Free with mv_robot_scribble_free. */
+mv_status mv_robot_interact(const uint8_t *gt_labels, const uint8_t *pred_labels,
+                            int frame_count, int width, int height, int objects, int frame,
+                            const mv_robot_options *options, mv_robot_scribble **out);
+void mv_robot_scribble_free(mv_robot_scribble *scribble);
+
+/* The DAVIS scribble JSON {"sequence": ..., "scribbles": [[strokes of frame
+ * 0], ..., [strokes of frame T-1]]}. Into a buffer: *length receives the
+ * text's length (without the NUL); buffer NULL with capacity 0 only measures;
+ * a capacity below length + 1 fails with MV_E_ARGUMENT (length still set). */
+mv_status mv_robot_scribble_json(const mv_robot_scribble *scribble, const char *sequence,
+                                 char *buffer, size_t capacity, size_t *length);
+/* The same text to a file (temporary name, renamed on success). */
+mv_status mv_robot_write_json(const mv_robot_scribble *scribble, const char *sequence,
+                              const char *path);
 
 #ifdef __cplusplus
 }

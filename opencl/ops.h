@@ -57,6 +57,10 @@ enum { MV_CONV_RELU = 1 };  /* flags: apply ReLU to the output */
 /* y = conv(x) (+ bias) (then ReLU if flags & MV_CONV_RELU). A 1x1 stride-1
  * conv is a plain GEMM; others use im2col + GEMM. */
 mv_status mv_conv2d(const mv_conv *conv, const mv_tensor *x, mv_tensor *y, int flags);
+/* The im2col workspace bound in bytes (default 128 MiB; at least one output
+ * row is processed at a time). Sets it when `bytes` is non-zero; returns the
+ * previous bound. Tests lower it to exercise the banded path. */
+size_t mv_conv_workspace_limit(size_t bytes);
 /* Output size of a convolution along one axis. */
 int mv_conv_out_size(int in, int kernel, int stride, int padding, int dilation);
 

@@ -43,6 +43,9 @@ mv_status mv_kernel_args(cl_kernel kernel, int count, ...);
  * (local NULL = driver's choice and no rounding); kernels bound-check. */
 mv_status mv_kernel_run(cl_kernel kernel, const char *name, int dims, const size_t *global,
                         const size_t *local);
+/* Enqueues a 1-D kernel over `count` work items with a local size suited to
+ * the device and kernel (global rounded up; the kernel bound-checks). */
+mv_status mv_kernel_run_1d(cl_kernel kernel, const char *name, size_t count);
 
 /* Device memory from a pool that reuses released buffers of the same size
  * class. mv_buffer_release(NULL) is a no-op. */
@@ -53,6 +56,11 @@ void mv_buffer_pool_trim(void);
 /* Bytes currently held by the pool (in use + cached) and the peak. */
 size_t mv_buffer_pool_bytes(void);
 size_t mv_buffer_pool_peak(void);
+/* Bytes of pooled buffers currently acquired and not released. */
+size_t mv_buffer_pool_in_use(void);
+/* Caps the released buffers kept for reuse at `bytes` (oldest evicted
+ * first); 0 restores the default, a quarter of the device's global memory. */
+void mv_buffer_pool_set_cache_limit(size_t bytes);
 
 /* Blocks until the queue is empty. */
 mv_status mv_runtime_finish(void);

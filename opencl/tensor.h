@@ -34,4 +34,15 @@ mv_status mv_tensor_copy(const mv_tensor *src, mv_tensor *dst);
 /* Fill with a constant. */
 mv_status mv_tensor_fill(mv_tensor *t, float value);
 
+/* 1 for an empty tensor ({0}: no buffer). */
+static inline int mv_tensor_is_empty(const mv_tensor *t) { return t->buffer == NULL; }
+/* Validates tensor argument `arg` of `op`: not NULL, has a buffer of the
+ * runtime's context, positive shape, offset + numel inside the buffer. */
+mv_status mv_tensor_check(const mv_tensor *t, const char *op, const char *arg);
+/* The operator output convention (ops.h): an empty `y` is allocated with the
+ * shape (and *allocated set to 1, so the caller can free it on failure);
+ * otherwise y is checked and must have exactly this shape (MV_E_MISMATCH). */
+mv_status mv_tensor_prepare(mv_tensor *y, int n, int c, int h, int w, const char *op,
+                            const char *arg, int *allocated);
+
 #endif

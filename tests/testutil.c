@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int mv_test_passed, mv_test_failed;
@@ -111,4 +112,10 @@ int mv_test_write_file(const char *path, const void *data, size_t size) {
   if (!f) return -1;
   size_t written = fwrite(data, 1, size, f);
   return (fclose(f) == 0 && written == size) ? 0 : -1;
+}
+
+double mv_test_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }

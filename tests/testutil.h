@@ -30,6 +30,9 @@ double mv_max_abs_diff(const float *a, const float *b, size_t n);
  * source tree. Returns a static buffer (one slot per call, 8 rotating). */
 const char *mv_shared_path(const char *relative);
 
+/* Seconds from a monotonic clock. */
+double mv_test_now(void);
+
 /* Deterministic pseudo-random floats in [lo, hi), never exactly zero. */
 void mv_test_random(float *out, size_t n, uint64_t seed, float lo, float hi);
 

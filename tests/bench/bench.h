@@ -9,5 +9,8 @@ double bench_now(void);
 /* Each section returns 0 on success; it prints its own table to stdout. */
 int bench_ops(int argc, char **argv);
 int bench_io(int argc, char **argv);
+int bench_networks(int argc, char **argv);
+int bench_memory(int argc, char **argv);
+int bench_interaction(int argc, char **argv);
 
 #endif

@@ -22,6 +22,9 @@ typedef struct section {
 static const section sections[] = {
     {"ops", bench_ops, "operator GFLOP/s at the sizes the networks use (854x480 input)"},
     {"io", bench_io, "video decode frames/s and PNG mask writes/s"},
+    {"networks", bench_networks, "S2M, propagation and fusion ms per call at 854x480"},
+    {"memory", bench_memory, "top-50 memory read ms at 854x480 (T = 4, 10, 40): GEMM / select / gather"},
+    {"interaction", bench_interaction, "graphcut scribble-to-mask ms per 854x480 frame (one core)"},
 };
 enum { SECTION_COUNT = sizeof sections / sizeof sections[0] };
 

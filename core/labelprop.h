@@ -1,0 +1,76 @@
+/* Weight-free engine modules, so that the whole MiVOS loop runs with no
+ * checkpoint: `labelprop` propagation (the network's top-k memory read over
+ * hand-crafted keys, with the object masks as values) and `linear` fusion
+ * (the paper's linear-blending baseline).
+ *
+ * labelprop keys. Each feature cell (stride x stride pixels of the padded
+ * frame) gets f = (colour_weight * (L, a, b), position_weight * (y, x)):
+ * the mean CIE Lab colour (D65, L in 0..100) of its pixels, un-normalised
+ * from the engine's ImageNet-normalised frame, and its centre in cells
+ * (relative to the frame centre). The stored keys make the shared read's
+ * dot-product affinity equal to a Gaussian (bilateral) kernel's log:
+ *   query key  q = sqrt(Ck) * (f_q, 1)        (1 x Ck x h x w, Ck = 6)
+ *   memory key m = (f_m, -|f_m|^2 / 2)       (k x Ck x h x w, replicated)
+ *   affinity   = q.m / sqrt(Ck) = -|f_q - f_m|^2 / 2 + |f_q|^2 / 2,
+ * and |f_q|^2 / 2 is the same for every memory position of a query, so the
+ * top-k choice and the softmax over the kept see exactly
+ * -|f_q - f_m|^2 / 2: the softmax temperature is 1 and the weights set the
+ * bandwidths (a colour difference of 1 / colour_weight Lab units, or a
+ * distance of 1 / position_weight cells, costs a factor exp(-1/2)).
+ * Locality: memory positions whose cell is farther than `window` cells
+ * from the query's cell along either axis get affinity -1e30 before the
+ * top-k selection, so they never win (weight exactly 0). The same cell of
+ * every memory frame is always inside, so each read has a finite maximum.
+ *
+ * Values: each object's probability area-averaged to the cells,
+ * k x 1 x h x w. segment(): one affinity + top-k per query (the keys are
+ * the same for every object), one gather of all objects' values, then the
+ * k x 1 x h x w readout (a convex combination of mask values, so in
+ * [0, 1]) upsampled bilinearly to the padded frame; the engine aggregates.
+ * The read is the shared one of opencl/memory_read.h: the affinity with
+ * its 1/sqrt(Ck) scale (mv_memory_affinity, or mv_gemm_batched per tile),
+ * mv_memory_topk and mv_memory_gather. With a window and tile > 0 each
+ * tile x tile block of query cells reads a compact copy of only the memory
+ * cells of its (tile + 2 window)^2 neighbourhood (every frame): the same
+ * kept set and weights as the dense masked read (excluded entries have
+ * weight 0 either way, and the compact order keeps the memory's order for
+ * ties), at (tile + 2 window)^2 instead of h*w affinities per query and
+ * memory frame. top_k is reduced to the positions a query can see when
+ * the memory holds fewer. */
+#ifndef MV_LABELPROP_H
+#define MV_LABELPROP_H
+
+#include "engine.h"
+
+enum { MV_LABELPROP_KEY_DIM = 6 };
+
+typedef struct mv_labelprop_options {
+  int stride;             /* cell size in pixels: 1, 2, 4, 8 or 16 (divides 16) */
+  int top_k;              /* kept memory positions per query: 1..MV_MEMORY_MAX_TOP_K */
+  float colour_weight;    /* per Lab unit, > 0 */
+  float position_weight;  /* per cell, >= 0 (0: no soft position term) */
+  int window;             /* locality radius in cells; < 0: no window */
+  int tile;               /* query tile side in cells for the windowed read
+                             (0: the dense read over every memory cell) */
+} mv_labelprop_options;
+
+/* The defaults measured on DAVIS (see tests/test_labelprop.c). */
+void mv_labelprop_options_default(mv_labelprop_options *options);
+
+/* options may be NULL (defaults). The module has no query key for fusion
+ * attention (query_key returns NULL): pair it with `linear` fusion. */
+mv_status mv_propagator_labelprop(const mv_labelprop_options *options, mv_propagator *out);
+
+/* Linear fusion (the MiVOS paper's linear-blending baseline): with the
+ * official distance coefficients nc = |tc - ti| / |tc - tr| and
+ * nr = |tr - ti| / |tc - tr| (nc + nr = 1 for tc < ti < tr or tr < ti < tc),
+ *   fused = nc * current + nr * previous
+ * on every channel of the aggregated (k+1) x 1 x H x W probabilities
+ * (background included), as float32 products and one float32 sum (no fma).
+ * The new propagation dominates near the new interaction tr, the previous
+ * round near the older interaction tc. A convex combination of two
+ * distributions is a distribution, so the result needs no re-aggregation
+ * (re-aggregating would sharpen already aggregated probabilities). */
+mv_status mv_fuser_linear(mv_fuser *out);
+
+#endif

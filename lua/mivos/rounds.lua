@@ -1,0 +1,361 @@
+-- mivos.rounds: interaction rounds described in JSON (the format of
+-- `mivos segment --rounds`, documented in the README), read, checked
+-- against a video and run on a session.
+--
+--   rounds.read(path)                     -> doc       (JSON errors: FILE:LINE:COL: ...)
+--   rounds.parse(doc, {source, base_dir}) -> plan      (shape checks, no video needed)
+--   rounds.check(plan, video_info, backends) -> plan   (ranges; coordinates to pixels)
+--   rounds.run(session, plan, {on_round = fn(i, round, text), on_progress = fn(i, done, total)})
+--   rounds.describe(round) -> "2 scribbles, 1 click"
+-- Errors are raised as strings "SOURCE: round N: what is wrong".
+--
+-- Format (frame numbers are 0-based; coordinates are pixels of the working
+-- size, x right, y down, unless "coordinates": "normalized", where x and y
+-- are fractions of the width and height as in the DAVIS scribble files):
+-- {
+--   "objects": 1,                      optional, default: highest object used
+--   "coordinates": "pixels",           or "normalized"
+--   "size": [854, 480],                optional: pixel coordinates refer to frames
+--                                      of this width x height and are scaled to
+--                                      the working size (so --short-side works)
+--   "interaction": "graphcut",         optional default backend for all rounds
+--   "rounds": [                        in order; a bare array is also accepted
+--     { "frame": 0, "object": 1,
+--       "undo": 1,                     first undo this many interactions of the frame
+--       "mask": "init.png",            label PNG (ids = objects), relative to this file
+--       "scribbles": [ {"points": [[x, y], ...], "positive": true, "thickness": 3} ],
+--       "clicks": [ {"x": 10, "y": 20, "positive": false} ],
+--       "polygon": [[x, y], ...], "erase": false, "brush": 0,
+--       "region": [x0, y0, x1, y1], "margin": 0,   local control (scribbles, clicks)
+--       "interaction": "graphcut",     backend for this round's scribbles / clicks
+--       "propagate": true }            then propagate from the frame
+--   ]
+-- }
+-- Within a round the steps run in the order undo, mask, scribbles, clicks,
+-- polygon, propagate. Keys starting with "_" and "comment" are ignored.
+local json = require("mivos.json")
+
+local rounds = {}
+
+local function dirname(path)
+  local dir = path:match("^(.*)/[^/]*$")
+  if dir == nil then return "." end
+  if dir == "" then return "/" end
+  return dir
+end
+
+local function fail(where, fmt, ...)
+  error(where .. ": " .. string.format(fmt, ...), 0)
+end
+
+local function ignored(key)
+  return type(key) == "string" and (key:sub(1, 1) == "_" or key == "comment"
+                                    or key == "description")
+end
+
+local function check_keys(t, allowed, where)
+  for key in pairs(t) do
+    if not allowed[key] and not ignored(key) then
+      local names = {}
+      for name in pairs(allowed) do names[#names + 1] = name end
+      table.sort(names)
+      fail(where, "unknown key \"%s\" (known: %s)", tostring(key), table.concat(names, ", "))
+    end
+  end
+end
+
+local function is_int(v) return type(v) == "number" and v % 1 == 0 end
+
+local function want_int(v, what, where, min)
+  if not is_int(v) then fail(where, "%s must be an integer, got %s", what, json.encode(v)) end
+  if min and v < min then fail(where, "%s must be at least %d, got %d", what, min, v) end
+  return v
+end
+
+local function want_bool(v, what, where, default)
+  if v == nil then return default end
+  if type(v) ~= "boolean" then fail(where, "%s must be true or false, got %s", what, json.encode(v)) end
+  return v
+end
+
+local function want_number(v, what, where)
+  if type(v) ~= "number" then fail(where, "%s must be a number, got %s", what, json.encode(v)) end
+  return v
+end
+
+local function want_array(v, what, where)
+  if type(v) ~= "table" or (next(v) ~= nil and not json.is_array(v)) then
+    fail(where, "%s must be an array", what)
+  end
+  return v
+end
+
+-- [[x, y], ...] or [x1, y1, x2, y2, ...] -> {{x, y}, ...}
+local function points(v, what, where)
+  want_array(v, what, where)
+  local out = {}
+  if type(v[1]) == "number" then
+    if #v % 2 ~= 0 then fail(where, "%s has an odd number of coordinates", what) end
+    for i = 1, #v, 2 do
+      out[#out + 1] = { want_number(v[i], what, where), want_number(v[i + 1], what, where) }
+    end
+  else
+    for i, p in ipairs(v) do
+      if type(p) ~= "table" or #p ~= 2 then
+        fail(where, "%s point %d must be [x, y]", what, i)
+      end
+      out[i] = { want_number(p[1], what, where), want_number(p[2], what, where) }
+    end
+  end
+  if #out == 0 then fail(where, "%s has no points", what) end
+  return out
+end
+
+function rounds.read(path)
+  local f, err = io.open(path, "rb")
+  if not f then error("cannot read the rounds file: " .. tostring(err), 0) end
+  local text = f:read("*a")
+  f:close()
+  return json.decode(text, path)
+end
+
+local ROUND_KEYS = {
+  frame = true, object = true, undo = true, mask = true, scribbles = true, clicks = true,
+  polygon = true, erase = true, brush = true, region = true, margin = true,
+  interaction = true, propagate = true,
+}
+
+function rounds.parse(doc, options)
+  options = options or {}
+  local source = options.source or "rounds"
+  local base_dir = options.base_dir or (options.source and dirname(options.source)) or "."
+  local plan = { source = source, coordinates = "pixels", rounds = {} }
+  local list
+  if json.is_array(doc) then
+    list = doc
+  elseif type(doc) == "table" then
+    check_keys(doc, { rounds = true, objects = true, coordinates = true, interaction = true,
+                      thickness = true, video = true, size = true }, source)
+    if doc.size ~= nil then
+      local size = want_array(doc.size, "\"size\"", source)
+      if #size ~= 2 then fail(source, "\"size\" must be [width, height]") end
+      plan.size = { want_int(size[1], "\"size\" width", source, 1),
+                    want_int(size[2], "\"size\" height", source, 1) }
+    end
+    if doc.rounds == nil then fail(source, "no \"rounds\" array") end
+    list = want_array(doc.rounds, "\"rounds\"", source)
+    if doc.objects ~= nil then plan.objects = want_int(doc.objects, "\"objects\"", source, 1) end
+    if doc.coordinates ~= nil then
+      if doc.coordinates ~= "pixels" and doc.coordinates ~= "normalized" then
+        fail(source, "\"coordinates\" must be \"pixels\" or \"normalized\", got %s",
+             json.encode(doc.coordinates))
+      end
+      plan.coordinates = doc.coordinates
+    end
+    if doc.interaction ~= nil then
+      if type(doc.interaction) ~= "string" then fail(source, "\"interaction\" must be a name") end
+      plan.interaction = doc.interaction
+    end
+    if doc.thickness ~= nil then plan.thickness = want_number(doc.thickness, "\"thickness\"", source) end
+  else
+    fail(source, "expected an object with a \"rounds\" array (or an array of rounds)")
+  end
+  if #list == 0 then fail(source, "no rounds") end
+  for i, r in ipairs(list) do
+    local where = string.format("%s: round %d", source, i)
+    if type(r) ~= "table" or json.is_array(r) then fail(where, "must be an object") end
+    check_keys(r, ROUND_KEYS, where)
+    if r.frame == nil then fail(where, "no \"frame\" (0-based frame index)") end
+    local round = {
+      index = i, where = where,
+      frame = want_int(r.frame, "\"frame\"", where),
+      object = r.object ~= nil and want_int(r.object, "\"object\"", where, 1) or 1,
+      propagate = want_bool(r.propagate, "\"propagate\"", where, false),
+      erase = want_bool(r.erase, "\"erase\"", where, false),
+      brush = r.brush ~= nil and want_number(r.brush, "\"brush\"", where) or 0,
+      margin = r.margin ~= nil and want_int(r.margin, "\"margin\"", where, 0) or 0,
+    }
+    if r.undo ~= nil then
+      if r.undo == true then round.undo = 1
+      elseif r.undo == false then round.undo = 0
+      else round.undo = want_int(r.undo, "\"undo\"", where, 0) end
+    end
+    if r.interaction ~= nil then
+      if type(r.interaction) ~= "string" then fail(where, "\"interaction\" must be a name") end
+      round.interaction = r.interaction
+    end
+    if r.mask ~= nil then
+      if type(r.mask) ~= "string" then fail(where, "\"mask\" must be a PNG path") end
+      round.mask = r.mask:sub(1, 1) == "/" and r.mask or (base_dir .. "/" .. r.mask)
+    end
+    if r.scribbles ~= nil then
+      round.scribbles = {}
+      for k, s in ipairs(want_array(r.scribbles, "\"scribbles\"", where)) do
+        local what = string.format("scribble %d", k)
+        if type(s) ~= "table" or json.is_array(s) then
+          fail(where, "%s must be an object {\"points\": [[x, y], ...], \"positive\": true}", what)
+        end
+        check_keys(s, { points = true, positive = true, thickness = true }, where .. ": " .. what)
+        if s.points == nil then fail(where, "%s has no \"points\"", what) end
+        round.scribbles[k] = {
+          points = points(s.points, what, where),
+          positive = want_bool(s.positive, what .. " \"positive\"", where, true),
+          thickness = s.thickness ~= nil and want_number(s.thickness, what .. " thickness", where)
+                      or plan.thickness,
+        }
+      end
+      if #round.scribbles == 0 then round.scribbles = nil end
+    end
+    if r.clicks ~= nil then
+      round.clicks = {}
+      for k, c in ipairs(want_array(r.clicks, "\"clicks\"", where)) do
+        local what = string.format("click %d", k)
+        if type(c) ~= "table" then fail(where, "%s must be {\"x\": , \"y\": }", what) end
+        local x, y = c.x, c.y
+        if json.is_array(c) then x, y = c[1], c[2]
+        else check_keys(c, { x = true, y = true, positive = true }, where .. ": " .. what) end
+        round.clicks[k] = { x = want_number(x, what .. " x", where),
+                            y = want_number(y, what .. " y", where),
+                            positive = want_bool(c.positive, what .. " \"positive\"", where, true) }
+      end
+    end
+    if r.polygon ~= nil then round.polygon = points(r.polygon, "\"polygon\"", where) end
+    if r.region ~= nil then
+      local box = want_array(r.region, "\"region\"", where)
+      if #box ~= 4 then fail(where, "\"region\" must be [x0, y0, x1, y1]") end
+      round.region = { want_number(box[1], "region x0", where), want_number(box[2], "region y0", where),
+                       want_number(box[3], "region x1", where), want_number(box[4], "region y1", where) }
+    end
+    if not (round.undo or round.mask or round.scribbles or round.clicks or round.polygon
+            or round.propagate) then
+      fail(where, "does nothing (give scribbles, clicks, polygon, mask, undo or propagate)")
+    end
+    plan.rounds[i] = round
+  end
+  return plan
+end
+
+-- Ranges against the video; converts normalized coordinates to pixels.
+-- info: {frame_count, width, height}; backends: list of usable names.
+function rounds.check(plan, info, backends)
+  local known = {}
+  for _, n in ipairs(backends or {}) do known[n] = true end
+  local function check_backend(name, where)
+    if name and backends and not known[name] then
+      fail(where, "unknown interaction backend \"%s\" (known: %s)", name,
+           table.concat(backends, ", "))
+    end
+  end
+  check_backend(plan.interaction, plan.source)
+  local sx, sy = 1, 1
+  if plan.coordinates == "normalized" then
+    sx, sy = info.width, info.height
+  elseif plan.size then
+    sx, sy = info.width / plan.size[1], info.height / plan.size[2]
+  end
+  local scaled = sx ~= 1 or sy ~= 1
+  local max_object = 1
+  for _, round in ipairs(plan.rounds) do
+    local where = round.where
+    if round.frame < 0 or round.frame >= info.frame_count then
+      fail(where, "frame %d is out of range (the video has %d frames: 0..%d)", round.frame,
+           info.frame_count, info.frame_count - 1)
+    end
+    if plan.objects and round.object > plan.objects then
+      fail(where, "object %d is out of range (%d objects: 1..%d)", round.object, plan.objects,
+           plan.objects)
+    end
+    if round.scribbles or round.clicks or round.polygon then
+      max_object = math.max(max_object, round.object)
+    end
+    check_backend(round.interaction, where)
+    if round.mask then
+      local f = io.open(round.mask, "rb")
+      if not f then fail(where, "cannot read the mask \"%s\"", round.mask) end
+      f:close()
+    end
+    local function scale(p) return { p[1] * sx, p[2] * sy } end
+    for _, s in ipairs(round.scribbles or {}) do
+      for k, p in ipairs(s.points) do s.points[k] = scale(p) end
+    end
+    for k, c in ipairs(round.clicks or {}) do
+      c.x, c.y = c.x * sx, c.y * sy
+      if c.x < 0 or c.y < 0 or c.x >= info.width or c.y >= info.height then
+        fail(where, "click %d at (%g, %g) is outside the %dx%d frame", k, c.x, c.y, info.width,
+             info.height)
+      end
+    end
+    if round.polygon then
+      for k, p in ipairs(round.polygon) do round.polygon[k] = scale(p) end
+      if #round.polygon < (round.brush > 0 and 1 or 3) then
+        fail(where, "a polygon needs at least 3 points")
+      end
+    end
+    if round.region then
+      local b = round.region
+      local x0, y0 = math.floor(b[1] * sx + 0.5), math.floor(b[2] * sy + 0.5)
+      local x1, y1 = math.floor(b[3] * sx + 0.5), math.floor(b[4] * sy + 0.5)
+      if scaled then
+        x1, y1 = math.min(x1, info.width - 1), math.min(y1, info.height - 1)
+      end
+      if x0 < 0 or y0 < 0 or x1 >= info.width or y1 >= info.height or x0 > x1 or y0 > y1 then
+        fail(where, "region [%d, %d, %d, %d] is not inside the %dx%d frame", x0, y0, x1, y1,
+             info.width, info.height)
+      end
+      round.box = { x0, y0, x1, y1, margin = round.margin }
+    end
+  end
+  plan.max_object = max_object
+  plan.coordinates, plan.size = "pixels", nil
+  return plan
+end
+
+function rounds.describe(round)
+  local parts = {}
+  local function add(n, word)
+    if n and n > 0 then parts[#parts + 1] = string.format("%d %s%s", n, word, n > 1 and "s" or "") end
+  end
+  add(round.undo, "undo")
+  if round.mask then parts[#parts + 1] = "mask " .. round.mask end
+  add(round.scribbles and #round.scribbles, "scribble")
+  add(round.clicks and #round.clicks, "click")
+  if round.polygon then parts[#parts + 1] = round.erase and "erase polygon" or "polygon" end
+  if round.box then parts[#parts + 1] = "local region" end
+  if round.propagate then parts[#parts + 1] = "propagate" end
+  return table.concat(parts, ", ")
+end
+
+-- Runs the checked plan. options.on_round(i, round) before each round,
+-- options.on_progress(i, done, total) during its propagation,
+-- options.interaction = the default backend (restored after a round that
+-- names its own).
+function rounds.run(session, plan, options)
+  options = options or {}
+  local default = options.interaction or session:info().interaction
+  for i, round in ipairs(plan.rounds) do
+    if options.on_round then options.on_round(i, round) end
+    local f, k = round.frame, round.object
+    for _ = 1, round.undo or 0 do session:undo(f) end
+    if round.mask then session:load_mask(f, round.mask) end
+    if round.interaction then session:set_interaction(round.interaction) end
+    if round.scribbles then
+      local strokes = {}
+      for j, s in ipairs(round.scribbles) do
+        strokes[j] = { points = s.points, positive = s.positive, thickness = s.thickness }
+      end
+      session:scribble(f, k, { strokes = strokes, region = round.box })
+    end
+    for _, c in ipairs(round.clicks or {}) do
+      session:click(f, k, c.x, c.y, c.positive, round.box)
+    end
+    if round.interaction then session:set_interaction(default) end
+    if round.polygon then session:draw(f, k, round.polygon, round.erase, round.brush) end
+    if round.propagate then
+      session:propagate(f, { on_progress = options.on_progress and function(done, total)
+        options.on_progress(i, done, total)
+      end })
+    end
+  end
+end
+
+return rounds

@@ -1,0 +1,100 @@
+/* Space-time memory read of the MiVOS propagation network (top-k filtered
+ * attention) and the full-softmax attention of the fusion stage, on the
+ * device.
+ *
+ * Layouts (row-major float32 matrices, mv_matrix = buffer + element offset +
+ * leading dimension):
+ *  - memory key    Ck x M, memory value Cv x M, with M = T*h*w memory
+ *    positions flattened t slowest, then y, then x: exactly one object's
+ *    slice of a K x C x T x h x w tensor (mv_memory_matrix(t, i) gives it
+ *    for a tensor shaped n=K, c=C, h*w = T*h*w, e.g. h=T*h, w=w or h=1, w=M);
+ *  - query key     Ck x N, N = h*w (shared by all objects);
+ *  - readout       Cv x N (ld >= N, so it may be the first Cv channels of a
+ *    larger per-object tensor such as the decoder input [readout, v16]).
+ * affinity[m, n] = sum_c mk[c, m] * qk[c, n] / sqrt(Ck) (the official code
+ * scales qk before the product; here the scale is the GEMM's alpha).
+ *
+ * Top-k read (top_k > 0): per query column n the top_k largest affinities
+ * are kept (ties: the lower memory position first; the set is deterministic),
+ * w = exp(a - a_max) over the kept, divided by their sum, zero elsewhere;
+ * readout[c, n] = sum_j w[j, n] * mv[c, idx[j, n]] (a gather over the kept
+ * positions, not a dense product). Selection and softmax run on the device.
+ * Full read (top_k == 0): softmax over all M, readout via mv_gemm.
+ *
+ * Temporary device memory comes from the buffer pool; the affinity is
+ * computed in blocks of query columns so that one block stays under
+ * MV_MEMORY_BLOCK_FLOATS floats (M = 100k positions x 1620 queries would
+ * otherwise need 630 MB). */
+#ifndef MV_MEMORY_READ_H
+#define MV_MEMORY_READ_H
+
+#include "ops.h"
+
+enum {
+  MV_MEMORY_MAX_TOP_K = 512,               /* largest supported top_k */
+  MV_MEMORY_BLOCK_FLOATS = 32 * 1024 * 1024 /* affinity workspace bound (128 MB) */
+};
+
+/* Which axis of the affinity matrix is the row. */
+typedef enum mv_affinity_layout {
+  MV_AFFINITY_QUERY_MAJOR = 0,  /* N x M: each query's affinities contiguous */
+  MV_AFFINITY_MEMORY_MAJOR = 1  /* M x N: the official layout */
+} mv_affinity_layout;
+
+/* The kept entries of a top-k read, k x N each: entry [j, n] (at
+ * offset + j * ld + n) is the j-th kept memory position of query n in
+ * decreasing affinity order (ties: lower position first), and its weight. */
+typedef struct mv_memory_kept {
+  mv_matrix indices;  /* int32 */
+  mv_matrix weights;  /* float32, each column sums to 1 */
+} mv_memory_kept;
+
+/* The C x (h*w) matrix of batch item `item` of an NCHW tensor. */
+static inline mv_matrix mv_memory_matrix(const mv_tensor *t, int item) {
+  mv_matrix x;
+  x.buffer = t->buffer;
+  x.offset = t->offset + (size_t)item * t->c * t->h * t->w;
+  x.ld = (size_t)t->h * t->w;
+  return x;
+}
+
+/* affinity = mk^T * qk / sqrt(ck) through mv_gemm, N x M (query-major, what
+ * the top-k selection reads) or M x N (memory-major). */
+mv_status mv_memory_affinity(mv_matrix mem_key, mv_matrix query_key, int ck, size_t m, size_t n,
+                             mv_affinity_layout layout, mv_matrix affinity);
+
+/* Top-k selection and softmax over the kept, on a query-major N x M
+ * affinity: one work-group per query. Requires 1 <= top_k <= min(M,
+ * MV_MEMORY_MAX_TOP_K). */
+mv_status mv_memory_topk(mv_matrix affinity, size_t m, size_t n, int top_k, mv_memory_kept kept);
+
+/* readout[c, n] = sum_j weights[j, n] * mem_value[c, indices[j, n]]. */
+mv_status mv_memory_gather(mv_matrix mem_value, int cv, size_t m, size_t n, int top_k,
+                           mv_memory_kept kept, mv_matrix readout);
+
+/* In place: softmax over the rows of each column of an M x N matrix. */
+mv_status mv_memory_softmax_columns(mv_matrix x, size_t m, size_t n);
+
+/* The fusion attention: out (M x N) = softmax over the memory axis of
+ * mk^T * qk / sqrt(ck) (no top-k). */
+mv_status mv_memory_affinity_softmax(mv_matrix mem_key, mv_matrix query_key, int ck, size_t m,
+                                     size_t n, mv_matrix out);
+
+/* One object's read (see the top of this file). top_k = 0 reads with a full
+ * softmax; top_k > 0 needs M >= top_k (MV_E_ARGUMENT otherwise, as the
+ * official code). `kept` (may be NULL; only with top_k > 0) receives the
+ * kept positions and weights. */
+mv_status mv_memory_read(mv_matrix mem_key, mv_matrix mem_value, mv_matrix query_key, int ck,
+                         int cv, size_t m, size_t n, int top_k, mv_matrix readout,
+                         const mv_memory_kept *kept);
+
+/* `objects` reads sharing one query key: object i's key, value and readout
+ * start at their offset + i * key_stride, value_stride, readout_stride
+ * (elements), e.g. key_stride = Ck*M for a K x Ck x T x h x w tensor and
+ * readout_stride = 1024*N for the readout half of a K x 1024 x h x w tensor. */
+mv_status mv_memory_read_objects(int objects, mv_matrix mem_key, size_t key_stride,
+                                 mv_matrix mem_value, size_t value_stride, mv_matrix query_key,
+                                 int ck, int cv, size_t m, size_t n, int top_k, mv_matrix readout,
+                                 size_t readout_stride);
+
+#endif

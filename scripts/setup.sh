@@ -1,0 +1,25 @@
+#!/bin/sh
+# Installs the Debian packages mivos needs (only those missing), then
+# configures and builds into ./build. Safe to run again: it skips what is done.
+set -eu
+cd "$(dirname "$0")/.."
+
+packages="build-essential cmake pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd
+clinfo libclblast-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
+libpng-dev zlib1g-dev luajit libluajit-5.1-dev"
+
+missing=""
+for p in $packages; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "setup: installing$missing" >&2
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  # shellcheck disable=SC2086
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >&2
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" >&2

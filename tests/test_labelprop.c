@@ -1,0 +1,366 @@
+/* The weight-free modules: labelprop propagation and linear fusion through
+ * the engine, on a synthetic sequence, on DAVIS (libby) and through the
+ * fuser API. Arguments: none (DAVIS frames come from shared/data). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "error.h"
+#include "labelprop.h"
+#include "preprocess.h"
+#include "testutil.h"
+
+/* ---- frame source over host RGB frames ----------------------------------- */
+
+typedef struct frames {
+  int count, h, w;
+  uint8_t **rgb; /* count frames of h x w x 3 */
+  mv_padding pad;
+  int requests;
+} frames;
+
+static mv_status frame_source(void *user, int t, mv_tensor *out) {
+  frames *f = user;
+  f->requests++;
+  return mv_preprocess_frame(f->rgb[t], f->h, f->w, f->pad, out);
+}
+
+static void frames_free(frames *f) {
+  if (!f->rgb) return;
+  for (int t = 0; t < f->count; t++) free(f->rgb[t]);
+  free(f->rgb);
+}
+
+static double iou(const uint8_t *labels, const uint8_t *truth, size_t n, int id) {
+  size_t inter = 0, uni = 0;
+  for (size_t i = 0; i < n; i++) {
+    int a = labels[i] == id, b = truth[i] == id;
+    inter += a && b;
+    uni += a || b;
+  }
+  return uni ? (double)inter / (double)uni : 1.0;
+}
+
+/* (k+1) x h x w one-hot probabilities of a label map. */
+static float *one_hot(const uint8_t *labels, int k, int h, int w) {
+  size_t plane = (size_t)h * w;
+  float *mask = calloc((size_t)(k + 1) * plane, sizeof(float));
+  if (!mask) return NULL;
+  for (size_t i = 0; i < plane; i++) mask[(size_t)labels[i] * plane + i] = 1.0f;
+  return mask;
+}
+
+static mv_status make_engine(frames *f, int objects, int with_fuser,
+                             const mv_labelprop_options *options, mv_engine **out) {
+  mv_propagator prop;
+  mv_fuser fuser;
+  MV_TRY(mv_propagator_labelprop(options, &prop));
+  if (with_fuser) MV_TRY(mv_fuser_linear(&fuser));
+  mv_engine_config config = {f->count, objects, f->h, f->w, 5, 0};
+  f->pad = mv_padding_for(f->h, f->w, 16);
+  return mv_engine_create(&config, prop, with_fuser ? &fuser : NULL, frame_source, f, out);
+}
+
+/* ---- synthetic sequence -------------------------------------------------- */
+
+enum { SYN_T = 8, SYN_H = 96, SYN_W = 128, SYN_K = 2 };
+
+static uint32_t hash32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  x ^= x >> 16;
+  return x;
+}
+
+/* Object squares: id 1 red 24x24 moving (+5, +3) px per frame, id 2 blue
+ * 20x20 moving (-4, +2). */
+static void square_at(int id, int t, int *x0, int *y0, int *size) {
+  if (id == 1) {
+    *x0 = 10 + 5 * t, *y0 = 12 + 3 * t, *size = 24;
+  } else {
+    *x0 = 96 - 4 * t, *y0 = 50 + 2 * t, *size = 20;
+  }
+}
+
+/* Background: 8x8 blocks of greenish-grey tones plus per-pixel noise. */
+static void synthetic_frame(int t, uint8_t *rgb, uint8_t *labels) {
+  for (int y = 0; y < SYN_H; y++) {
+    for (int x = 0; x < SYN_W; x++) {
+      uint32_t block = hash32((uint32_t)((y / 8) * 64 + x / 8) * 2654435761u);
+      uint32_t noise = hash32((uint32_t)(t * 100003 + y * SYN_W + x));
+      int base = 70 + (int)(block % 90), n = (int)(noise % 21) - 10;
+      uint8_t *p = rgb + ((size_t)y * SYN_W + x) * 3;
+      p[0] = (uint8_t)(base + n);
+      p[1] = (uint8_t)(base + 20 + n);
+      p[2] = (uint8_t)(base - 10 + n);
+      labels[(size_t)y * SYN_W + x] = 0;
+      for (int id = 1; id <= SYN_K; id++) {
+        int x0, y0, size;
+        square_at(id, t, &x0, &y0, &size);
+        if (x < x0 || x >= x0 + size || y < y0 || y >= y0 + size) continue;
+        p[0] = (uint8_t)(id == 1 ? 215 + n : 30 + n);
+        p[1] = (uint8_t)(id == 1 ? 35 + n : 60 + n);
+        p[2] = (uint8_t)(id == 1 ? 30 + n : 210 + n);
+        labels[(size_t)y * SYN_W + x] = (uint8_t)id;
+      }
+    }
+  }
+}
+
+static int synthetic_frames(frames *f, uint8_t **truth) {
+  f->count = SYN_T, f->h = SYN_H, f->w = SYN_W;
+  f->rgb = calloc(SYN_T, sizeof *f->rgb);
+  *truth = malloc((size_t)SYN_T * SYN_H * SYN_W);
+  if (!f->rgb || !*truth) return 0;
+  for (int t = 0; t < SYN_T; t++) {
+    f->rgb[t] = malloc((size_t)SYN_H * SYN_W * 3);
+    if (!f->rgb[t]) return 0;
+    synthetic_frame(t, f->rgb[t], *truth + (size_t)t * SYN_H * SYN_W);
+  }
+  return 1;
+}
+
+static void test_arguments(void) {
+  mv_propagator prop;
+  mv_labelprop_options o;
+  mv_labelprop_options_default(&o);
+  CHECK(o.top_k == 50 && o.stride >= 1 && o.colour_weight > 0, "defaults are set");
+  o.stride = 3;
+  CHECK_FAILS(mv_propagator_labelprop(&o, &prop), MV_E_ARGUMENT);
+  mv_labelprop_options_default(&o);
+  o.top_k = 0;
+  CHECK_FAILS(mv_propagator_labelprop(&o, &prop), MV_E_ARGUMENT);
+  mv_labelprop_options_default(&o);
+  o.colour_weight = 0.0f;
+  CHECK_FAILS(mv_propagator_labelprop(&o, &prop), MV_E_ARGUMENT);
+  mv_labelprop_options_default(&o);
+  o.position_weight = NAN;
+  CHECK_FAILS(mv_propagator_labelprop(&o, &prop), MV_E_ARGUMENT);
+  CHECK_FAILS(mv_propagator_labelprop(NULL, NULL), MV_E_ARGUMENT);
+  CHECK_FAILS(mv_fuser_linear(NULL), MV_E_ARGUMENT);
+  if (CHECK_OK(mv_propagator_labelprop(NULL, &prop))) {
+    CHECK(!strcmp(prop.name, "labelprop") && prop.ops->query_key == NULL,
+          "labelprop has no query key for attention");
+    prop.ops->destroy(prop.self);
+  }
+}
+
+/* (1) Labels follow both squares from one interaction on frame 0. */
+static void test_synthetic_tracking(void) {
+  frames f = {0};
+  uint8_t *truth = NULL, labels[SYN_H * SYN_W];
+  int ready = synthetic_frames(&f, &truth);
+  CHECK(ready, "synthetic frames allocated");
+  if (!ready) {
+    free(truth);
+    frames_free(&f);
+    return;
+  }
+  mv_engine *engine = NULL;
+  float *mask = one_hot(truth, SYN_K, SYN_H, SYN_W);
+  if (CHECK_OK(make_engine(&f, SYN_K, 1, NULL, &engine)) &&
+      CHECK_OK(mv_engine_interact(engine, 0, mask, NULL, NULL))) {
+    double worst = 1.0;
+    for (int t = 0; t < SYN_T; t++) {
+      if (!CHECK_OK(mv_engine_labels(engine, t, labels))) break;
+      for (int id = 1; id <= SYN_K; id++) {
+        double j = iou(labels, truth + (size_t)t * SYN_H * SYN_W, (size_t)SYN_H * SYN_W, id);
+        CHECK(j > 0.8, "synthetic frame %d object %d: IoU %.3f > 0.8", t, id, j);
+        if (j < worst) worst = j;
+      }
+    }
+    printf("synthetic: worst IoU over %d frames x %d objects = %.3f\n", SYN_T, SYN_K, worst);
+  }
+  mv_engine_free(engine);
+  free(mask);
+  free(truth);
+  frames_free(&f);
+}
+
+/* (2a) The fuser API on known inputs: fused == nc * current + nr * previous
+ * bit for bit, and ti outside (tc, tr) is refused. */
+static void test_linear_formula(void) {
+  enum { K1 = 3, H = 8, W = 12, N = K1 * H * W };
+  float prev[N], cur[N], got[N];
+  mv_test_random(prev, N, 11, 0.0f, 1.0f);
+  mv_test_random(cur, N, 12, 0.0f, 1.0f);
+  mv_fuser fuser;
+  if (!CHECK_OK(mv_fuser_linear(&fuser))) return;
+  mv_tensor p = {0}, c = {0}, out = {0};
+  CHECK_OK(mv_tensor_new(&p, K1, 1, H, W));
+  CHECK_OK(mv_tensor_new(&c, K1, 1, H, W));
+  CHECK_OK(mv_tensor_upload(&p, prev));
+  CHECK_OK(mv_tensor_upload(&c, cur));
+  const int cases[3][3] = {{0, 7, 3}, {9, 2, 4}, {5, 6, 0}}; /* tc, tr, ti; the last is invalid */
+  for (int i = 0; i < 3; i++) {
+    mv_fusion_input in = {NULL, &p, &c, NULL, NULL, NULL, NULL, cases[i][0], cases[i][1],
+                          cases[i][2]};
+    if (i == 2) {
+      CHECK_FAILS(fuser.ops->fuse(fuser.self, &in, &out), MV_E_ARGUMENT);
+      continue;
+    }
+    if (!CHECK_OK(fuser.ops->fuse(fuser.self, &in, &out))) continue;
+    CHECK_OK(mv_tensor_download(&out, got));
+    float nc = (float)(fabs((double)(in.tc - in.ti)) / fabs((double)(in.tc - in.tr)));
+    float nr = (float)(fabs((double)(in.tr - in.ti)) / fabs((double)(in.tc - in.tr)));
+    int exact = 1;
+    for (int j = 0; j < N; j++) {
+      float a = nc * cur[j], b = nr * prev[j];
+      exact &= got[j] == a + b;
+    }
+    CHECK(exact, "linear fusion tc=%d tr=%d ti=%d equals nc*current + nr*previous exactly",
+          in.tc, in.tr, in.ti);
+    mv_tensor_free(&out);
+  }
+  mv_tensor_free(&p);
+  mv_tensor_free(&c);
+  fuser.ops->destroy(fuser.self);
+}
+
+/* (2b) Through the engine: round 1 on frame 0, round 2 on the last frame
+ * with a changed mask. With linear fusion every frame between holds
+ * nc * (round 2's propagation) + nr * (round 1's result); round 2's
+ * propagation is what an engine without a fuser stores. */
+static void test_linear_fusion_engine(void) {
+  frames f = {0};
+  uint8_t *truth = NULL;
+  int ready = synthetic_frames(&f, &truth);
+  CHECK(ready, "synthetic frames allocated");
+  if (!ready) {
+    free(truth);
+    frames_free(&f);
+    return;
+  }
+  size_t plane = 0, frame_floats = 0;
+  mv_engine *fused = NULL, *plain = NULL;
+  float *mask0 = one_hot(truth, SYN_K, SYN_H, SYN_W);
+  /* Round 2: object 2 is dropped on the last frame (its pixels become background). */
+  uint8_t *changed = malloc((size_t)SYN_H * SYN_W);
+  memcpy(changed, truth + (size_t)(SYN_T - 1) * SYN_H * SYN_W, (size_t)SYN_H * SYN_W);
+  for (int i = 0; i < SYN_H * SYN_W; i++)
+    if (changed[i] == 2) changed[i] = 0;
+  float *mask1 = one_hot(changed, SYN_K, SYN_H, SYN_W);
+  float *round1 = NULL, *current = NULL, *got = NULL;
+  if (!CHECK_OK(make_engine(&f, SYN_K, 1, NULL, &fused)) ||
+      !CHECK_OK(make_engine(&f, SYN_K, 0, NULL, &plain)))
+    goto done;
+  mv_padding pad = mv_engine_padding(fused);
+  plane = (size_t)(SYN_H + pad.top + pad.bottom) * (SYN_W + pad.left + pad.right);
+  frame_floats = (SYN_K + 1) * plane;
+  round1 = malloc(SYN_T * frame_floats * sizeof(float));
+  current = malloc(frame_floats * sizeof(float));
+  got = malloc(frame_floats * sizeof(float));
+  if (!CHECK_OK(mv_engine_interact(fused, 0, mask0, NULL, NULL)) ||
+      !CHECK_OK(mv_engine_interact(plain, 0, mask0, NULL, NULL)))
+    goto done;
+  for (int t = 0; t < SYN_T; t++) CHECK_OK(mv_engine_probabilities(fused, t, round1 + t * frame_floats));
+  if (!CHECK_OK(mv_engine_interact(fused, SYN_T - 1, mask1, NULL, NULL)) ||
+      !CHECK_OK(mv_engine_interact(plain, SYN_T - 1, mask1, NULL, NULL)))
+    goto done;
+  const int tc = 0, tr = SYN_T - 1;
+  for (int ti = 1; ti < SYN_T - 1; ti++) {
+    CHECK_OK(mv_engine_probabilities(plain, ti, current));
+    CHECK_OK(mv_engine_probabilities(fused, ti, got));
+    float nc = (float)(fabs((double)(tc - ti)) / fabs((double)(tc - tr)));
+    float nr = (float)(fabs((double)(tr - ti)) / fabs((double)(tc - tr)));
+    const float *previous = round1 + ti * frame_floats;
+    size_t mismatches = 0;
+    double moved = 0.0;
+    for (size_t i = 0; i < frame_floats; i++) {
+      float a = nc * current[i], b = nr * previous[i];
+      mismatches += got[i] != a + b;
+      moved = fmax(moved, fabs((double)current[i] - previous[i]));
+    }
+    CHECK(mismatches == 0, "frame %d: fused == %.4f * current + %.4f * previous (%zu mismatches)",
+          ti, nc, nr, mismatches);
+    CHECK(moved > 0.5, "frame %d: round 2 changed the propagation (max |current - previous| %.3f)",
+          ti, moved);
+  }
+  /* Near the new interaction the dropped object is gone, near frame 0 it stays. */
+  uint8_t labels[SYN_H * SYN_W];
+  const uint8_t *truth1 = truth + (size_t)1 * SYN_H * SYN_W;
+  if (CHECK_OK(mv_engine_labels(fused, 1, labels)))
+    CHECK(iou(labels, truth1, (size_t)SYN_H * SYN_W, 2) > 0.8, "frame 1 keeps object 2 (nr = 6/7)");
+  if (CHECK_OK(mv_engine_labels(fused, SYN_T - 2, labels))) {
+    size_t left = 0;
+    for (int i = 0; i < SYN_H * SYN_W; i++) left += labels[i] == 2;
+    CHECK(left == 0, "frame %d drops object 2 (nc = 6/7): %zu pixels left", SYN_T - 2, left);
+  }
+done:
+  mv_engine_free(fused);
+  mv_engine_free(plain);
+  free(round1);
+  free(current);
+  free(got);
+  free(mask0);
+  free(mask1);
+  free(changed);
+  free(truth);
+  frames_free(&f);
+}
+
+/* (3) DAVIS 2016 libby at 240p, first 10 frames, the ground truth of frame 0
+ * as the interaction: mean J over frames 1..9. */
+enum { DAVIS_T = 10 };
+static const double DAVIS_MIN_J = 0.0; /* set from the measured value */
+
+static void test_davis(void) {
+  const char *folder = mv_shared_path("data/davis2016/JPEGImages/480p/libby");
+  mv_video_options vo;
+  mv_video_options_default(&vo);
+  vo.short_side = 240;
+  mv_video *video = NULL;
+  if (!CHECK_OK(mv_video_open(folder, &vo, &video))) return;
+  mv_video_info info;
+  frames f = {0};
+  uint8_t *truth = NULL, *labels = NULL;
+  float *mask = NULL;
+  mv_engine *engine = NULL;
+  if (!CHECK_OK(mv_video_get_info(video, &info))) goto done;
+  f.count = DAVIS_T, f.h = info.height, f.w = info.width;
+  size_t plane = (size_t)f.h * f.w;
+  f.rgb = calloc(DAVIS_T, sizeof *f.rgb);
+  truth = malloc(DAVIS_T * plane);
+  labels = malloc(plane);
+  for (int t = 0; t < DAVIS_T; t++) {
+    char name[64];
+    snprintf(name, sizeof name, "data/davis2016/Annotations/480p/libby/%05d.png", t);
+    f.rgb[t] = malloc(plane * 3);
+    if (!CHECK_OK(mv_video_copy_frame(video, t, f.rgb[t])) ||
+        !CHECK_OK(mv_mask_read_labels(mv_shared_path(name), f.w, f.h, truth + t * plane)))
+      goto done;
+  }
+  mask = one_hot(truth, 1, f.h, f.w);
+  if (!CHECK_OK(make_engine(&f, 1, 1, NULL, &engine)) ||
+      !CHECK_OK(mv_engine_interact(engine, 0, mask, NULL, NULL)))
+    goto done;
+  double sum = 0.0;
+  for (int t = 1; t < DAVIS_T; t++) {
+    if (!CHECK_OK(mv_engine_labels(engine, t, labels))) goto done;
+    double j = iou(labels, truth + t * plane, plane, 1);
+    sum += j;
+  }
+  double mean_j = sum / (DAVIS_T - 1);
+  printf("davis libby %dx%d frames 1..%d: mean J = %.4f\n", f.w, f.h, DAVIS_T - 1, mean_j);
+  CHECK(mean_j > DAVIS_MIN_J, "libby mean J %.4f > %.2f", mean_j, DAVIS_MIN_J);
+done:
+  mv_engine_free(engine);
+  mv_video_close(video);
+  free(mask);
+  free(truth);
+  free(labels);
+  frames_free(&f);
+}
+
+int main(void) {
+  test_arguments();
+  test_linear_formula();
+  test_synthetic_tracking();
+  test_linear_fusion_engine();
+  test_davis();
+  return mv_test_finish();
+}

@@ -1,0 +1,522 @@
+/* Space-time memory read: golden outputs of the official code (affinity,
+ * top-50 index sets, top-50 and full readouts, the batched per-object read
+ * of prop_segment, the fusion attention softmax), a randomized comparison
+ * with a double-precision C reference (odd sizes, offsets and leading
+ * dimensions, exact ties, adversarial orders), and argument failures.
+ * Usage: test_memory_read [FIXTURE_DIR] (default shared/fixtures/golden). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "memory_read.h"
+#include "testutil.h"
+
+static const char *fixtures;
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static mv_array *load(const char *name, mv_dtype dtype, int64_t numel) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", fixtures, name);
+  mv_array *a = NULL;
+  if (!CHECK_OK(mv_npy_read(path, &a))) return NULL;
+  int ok = a->dtype == dtype && mv_array_numel(a) == numel;
+  CHECK(ok, "%s: dtype %s numel %lld, want %s %lld", name, mv_dtype_name(a->dtype),
+        (long long)mv_array_numel(a), mv_dtype_name(dtype), (long long)numel);
+  if (!ok) {
+    mv_array_free(a);
+    return NULL;
+  }
+  return a;
+}
+
+/* A device buffer of `count` 4-byte entries (float or int32), optionally
+ * filled from host. */
+static int device(mv_tensor *t, size_t count, const void *host) {
+  if (!CHECK_OK(mv_tensor_new(t, 1, 1, 1, (int)count))) return 0;
+  if (host && !CHECK_OK(mv_tensor_upload(t, (const float *)host))) return 0;
+  return 1;
+}
+
+static mv_matrix mat(const mv_tensor *t, size_t offset, size_t ld) {
+  mv_matrix x = {t->buffer, t->offset + offset, ld};
+  return x;
+}
+
+static void *download(const mv_tensor *t) {
+  void *host = malloc(mv_tensor_numel(t) * sizeof(float));
+  if (!CHECK_OK(mv_tensor_download(t, (float *)host))) {
+    free(host);
+    return NULL;
+  }
+  return host;
+}
+
+static int report(const char *what, const float *got, const float *want, size_t n, double tol) {
+  double rel = mv_rel_l2(got, want, n);
+  printf("%-40s rel L2 = %.3e (tolerance %.0e)\n", what, rel, tol);
+  CHECK(rel <= tol, "%s: rel L2 %.3e > %.0e", what, rel, tol);
+  return rel <= tol;
+}
+
+static int cmp_int(const void *a, const void *b) {
+  int x = *(const int *)a, y = *(const int *)b;
+  return (x > y) - (x < y);
+}
+
+/* Number of query columns whose kept index set differs from the reference
+ * (got/want are k x n, [j, q] at j * n + q). */
+static int set_mismatches(const int *got, const int64_t *want, int k, size_t n, size_t m) {
+  int bad = 0;
+  int *a = malloc(sizeof(int) * k), *b = malloc(sizeof(int) * k);
+  for (size_t q = 0; q < n; q++) {
+    int ok = 1;
+    for (int j = 0; j < k; j++) {
+      a[j] = got[j * n + q];
+      b[j] = (int)want[j * n + q];
+      if (a[j] < 0 || (size_t)a[j] >= m) ok = 0;
+    }
+    qsort(a, k, sizeof(int), cmp_int);
+    qsort(b, k, sizeof(int), cmp_int);
+    for (int j = 0; j < k && ok; j++) ok = a[j] == b[j] && (j == 0 || a[j] != a[j - 1]);
+    bad += !ok;
+  }
+  free(a);
+  free(b);
+  return bad;
+}
+
+/* ---- golden: memory_read ----------------------------------------------------- */
+
+static void golden_memory_read(void) {
+  enum { CK = 128, CV = 512, M = 336, N = 112, K = 50 };
+  mv_array *mk = load("memory_read/mem_key.npy", MV_FLOAT32, CK * M);
+  mv_array *mv = load("memory_read/mem_value.npy", MV_FLOAT32, CV * M);
+  mv_array *qk = load("memory_read/query_key.npy", MV_FLOAT32, CK * N);
+  mv_array *aff = load("memory_read/affinity.npy", MV_FLOAT32, M * N);
+  mv_array *top = load("memory_read/top50_indices.npy", MV_INT64, K * N);
+  mv_array *r50 = load("memory_read/readout_top50.npy", MV_FLOAT32, CV * N);
+  mv_array *rfull = load("memory_read/readout_full.npy", MV_FLOAT32, CV * N);
+  if (!mk || !mv || !qk || !aff || !top || !r50 || !rfull) goto done;
+
+  mv_tensor dmk = {0}, dmv = {0}, dqk = {0}, daff = {0}, dout = {0}, didx = {0}, dw = {0};
+  if (!device(&dmk, CK * M, mk->data) || !device(&dmv, CV * M, mv->data) ||
+      !device(&dqk, CK * N, qk->data) || !device(&daff, M * N, NULL) ||
+      !device(&dout, CV * N, NULL) || !device(&didx, K * N, NULL) || !device(&dw, K * N, NULL))
+    goto free_device;
+
+  /* Affinity in the official M x N layout, and query-major (transposed). */
+  if (CHECK_OK(mv_memory_affinity(mat(&dmk, 0, M), mat(&dqk, 0, N), CK, M, N,
+                                  MV_AFFINITY_MEMORY_MAJOR, mat(&daff, 0, N)))) {
+    float *got = download(&daff);
+    if (got) report("memory_read/affinity (M x N)", got, aff->data, M * N, 1e-4);
+    free(got);
+  }
+  if (CHECK_OK(mv_memory_affinity(mat(&dmk, 0, M), mat(&dqk, 0, N), CK, M, N,
+                                  MV_AFFINITY_QUERY_MAJOR, mat(&daff, 0, M)))) {
+    float *got = download(&daff), *t = malloc(sizeof(float) * M * N);
+    if (got) {
+      for (int q = 0; q < N; q++)
+        for (int p = 0; p < M; p++) t[p * N + q] = got[q * M + p];
+      report("memory_read/affinity (query-major)", t, aff->data, M * N, 1e-4);
+    }
+    free(got);
+    free(t);
+  }
+
+  /* Top-50 read with the kept indices and weights. */
+  mv_memory_kept kept = {mat(&didx, 0, N), mat(&dw, 0, N)};
+  if (CHECK_OK(mv_memory_read(mat(&dmk, 0, M), mat(&dmv, 0, M), mat(&dqk, 0, N), CK, CV, M, N, K,
+                              mat(&dout, 0, N), &kept))) {
+    float *got = download(&dout);
+    int *idx = download(&didx);
+    float *w = download(&dw);
+    if (got) report("memory_read/readout_top50", got, r50->data, CV * N, 1e-4);
+    if (idx) {
+      int bad = set_mismatches(idx, top->data, K, N, M);
+      int order = 0;
+      const int64_t *want = top->data;
+      for (int i = 0; i < K * N; i++) order += idx[i] != (int)want[i];
+      printf("%-40s %d of %d columns differ as sets (%d entries differ in order)\n",
+             "memory_read/top50_indices", bad, N, order);
+      CHECK(bad == 0, "top50_indices: %d columns differ as sets", bad);
+    }
+    if (w) {
+      double worst = 0;
+      int increasing = 0;
+      for (int q = 0; q < N; q++) {
+        double s = 0;
+        for (int j = 0; j < K; j++) {
+          s += w[j * N + q];
+          increasing += j > 0 && w[j * N + q] > w[(j - 1) * N + q];
+        }
+        if (fabs(s - 1) > worst) worst = fabs(s - 1);
+      }
+      CHECK(increasing == 0, "kept weights increase %d times along j", increasing);
+      CHECK(worst < 1e-5, "kept weights: a column sums to 1 +- %.2e", worst);
+    }
+    free(got);
+    free(idx);
+    free(w);
+  }
+
+  /* Full softmax read. */
+  if (CHECK_OK(mv_memory_read(mat(&dmk, 0, M), mat(&dmv, 0, M), mat(&dqk, 0, N), CK, CV, M, N, 0,
+                              mat(&dout, 0, N), NULL))) {
+    float *got = download(&dout);
+    if (got) report("memory_read/readout_full", got, rfull->data, CV * N, 1e-4);
+    free(got);
+  }
+
+free_device:
+  mv_tensor_free(&dmk);
+  mv_tensor_free(&dmv);
+  mv_tensor_free(&dqk);
+  mv_tensor_free(&daff);
+  mv_tensor_free(&dout);
+  mv_tensor_free(&didx);
+  mv_tensor_free(&dw);
+done:
+  mv_array_free(mk);
+  mv_array_free(mv);
+  mv_array_free(qk);
+  mv_array_free(aff);
+  mv_array_free(top);
+  mv_array_free(r50);
+  mv_array_free(rfull);
+}
+
+/* ---- golden: prop_segment (two objects, one call) ------------------------------ */
+
+static void golden_prop_segment(void) {
+  enum { OBJ = 2, CK = 128, CV = 512, M = 224, N = 112 };
+  mv_array *mk = load("prop_segment/mem_key.npy", MV_FLOAT32, OBJ * CK * M);
+  mv_array *mv = load("prop_segment/mem_value.npy", MV_FLOAT32, OBJ * CV * M);
+  mv_array *qk = load("prop_segment/query_k16.npy", MV_FLOAT32, CK * N);
+  mv_array *ref = load("prop_segment/readout.npy", MV_FLOAT32, OBJ * CV * N);
+  if (mk && mv && qk && ref) {
+    mv_tensor dmk = {0}, dmv = {0}, dqk = {0}, dout = {0};
+    /* The readout goes into the first 512 of 1024 channels per object, as
+     * in the decoder input [readout, v16]. */
+    if (device(&dmk, OBJ * CK * M, mk->data) && device(&dmv, OBJ * CV * M, mv->data) &&
+        device(&dqk, CK * N, qk->data) && device(&dout, OBJ * 1024 * N, NULL) &&
+        CHECK_OK(mv_tensor_fill(&dout, 7.0f)) &&
+        CHECK_OK(mv_memory_read_objects(OBJ, mat(&dmk, 0, M), CK * M, mat(&dmv, 0, M), CV * M,
+                                        mat(&dqk, 0, N), CK, CV, M, N, 50, mat(&dout, 0, N),
+                                        1024 * N))) {
+      float *got = download(&dout);
+      if (got) {
+        float *packed = malloc(sizeof(float) * OBJ * CV * N);
+        int untouched = 1;
+        for (int o = 0; o < OBJ; o++) {
+          memcpy(packed + o * CV * N, got + o * 1024 * N, sizeof(float) * CV * N);
+          for (int i = CV * N; i < 1024 * N; i++) untouched &= got[o * 1024 * N + i] == 7.0f;
+        }
+        report("prop_segment/readout (2 objects)", packed, ref->data, OBJ * CV * N, 1e-4);
+        CHECK(untouched, "read_objects wrote outside the readout channels");
+        free(packed);
+      }
+      free(got);
+    }
+    mv_tensor_free(&dmk);
+    mv_tensor_free(&dmv);
+    mv_tensor_free(&dqk);
+    mv_tensor_free(&dout);
+  }
+  mv_array_free(mk);
+  mv_array_free(mv);
+  mv_array_free(qk);
+  mv_array_free(ref);
+}
+
+/* ---- golden: fusion attention ------------------------------------------------------ */
+
+static void golden_fusion(void) {
+  enum { OBJ = 2, CK = 128, M = 112, N = 112 };
+  mv_array *mk = load("fusion/mem_key.npy", MV_FLOAT32, OBJ * CK * M);
+  mv_array *qk = load("fusion/query_key.npy", MV_FLOAT32, CK * N);
+  mv_array *ref = load("fusion/affinity_softmax.npy", MV_FLOAT32, OBJ * M * N);
+  if (mk && qk && ref) {
+    mv_tensor dmk = {0}, dqk = {0}, dout = {0};
+    if (device(&dmk, OBJ * CK * M, mk->data) && device(&dqk, CK * N, qk->data) &&
+        device(&dout, OBJ * M * N, NULL)) {
+      int ok = 1;
+      for (int o = 0; o < OBJ; o++)
+        ok &= CHECK_OK(mv_memory_affinity_softmax(mat(&dmk, (size_t)o * CK * M, M),
+                                                  mat(&dqk, 0, N), CK, M, N,
+                                                  mat(&dout, (size_t)o * M * N, N)));
+      float *got = ok ? download(&dout) : NULL;
+      if (got) report("fusion/affinity_softmax", got, ref->data, OBJ * M * N, 1e-4);
+      free(got);
+    }
+    mv_tensor_free(&dmk);
+    mv_tensor_free(&dqk);
+    mv_tensor_free(&dout);
+  }
+  mv_array_free(mk);
+  mv_array_free(qk);
+  mv_array_free(ref);
+}
+
+/* ---- randomized comparison with a double-precision reference ------------------------------ */
+
+typedef struct ref_entry {
+  float a;
+  int p;
+} ref_entry;
+
+static int cmp_entry(const void *x, const void *y) {
+  const ref_entry *a = x, *b = y;
+  if (a->a != b->a) return a->a > b->a ? -1 : 1;
+  return (a->p > b->p) - (a->p < b->p);
+}
+
+typedef struct random_case {
+  const char *name;
+  int ck, cv;
+  size_t m, n;
+  int top_k;
+  int pattern; /* 0: quantized random keys; 1: ck = 1, row of m/4 (qk = +1, -1, 0) */
+} random_case;
+
+static void random_read(const random_case *rc) {
+  const int ck = rc->ck, cv = rc->cv, k = rc->top_k;
+  const size_t m = rc->m, n = rc->n;
+  /* Odd offsets and leading dimensions: the matrices are views. */
+  const size_t key_off = 5, key_ld = m + 3, q_off = 7, q_ld = n + 2, v_off = 11, v_ld = m + 1,
+               out_off = 13, out_ld = n + 5;
+  size_t key_count = key_off + ck * key_ld, q_count = q_off + ck * q_ld,
+         v_count = v_off + cv * v_ld, out_count = out_off + cv * out_ld;
+  float *mk = calloc(key_count, sizeof(float)), *qk = calloc(q_count, sizeof(float));
+  float *mv = calloc(v_count, sizeof(float));
+  float *noise = malloc(sizeof(float) * (key_count + q_count));
+  mv_test_random(noise, key_count + q_count, 1234 + m + k, -1.0f, 1.0f);
+  mv_test_random(mv, v_count, 99 + m, -1.0f, 1.0f);
+  for (int c = 0; c < ck; c++) {
+    for (size_t p = 0; p < m; p++)
+      /* Multiples of 1/8: every product and partial sum is exact in float,
+       * so equal affinities are exact ties on any GEMM, and distinct ones
+       * differ by >= 1/64 / sqrt(ck). */
+      mk[key_off + c * key_ld + p] =
+          rc->pattern ? 0.25f * (float)p : roundf(noise[c * key_ld + p] * 8.0f) / 8.0f;
+    for (size_t q = 0; q < n; q++)
+      qk[q_off + c * q_ld + q] =
+          rc->pattern ? (q % 3 == 0 ? 1.0f : q % 3 == 1 ? -1.0f : 0.0f)
+                      : roundf(noise[key_count + c * q_ld + q] * 8.0f) / 8.0f;
+  }
+
+  /* Reference: the float affinity the device computes (exact sum times the
+   * float scale, rounded once), then top-k, weights and readout in double. */
+  const float scale = 1.0f / sqrtf((float)ck);
+  float *aff = malloc(sizeof(float) * m * n); /* m x n */
+  for (size_t p = 0; p < m; p++)
+    for (size_t q = 0; q < n; q++) {
+      double s = 0;
+      for (int c = 0; c < ck; c++)
+        s += (double)mk[key_off + c * key_ld + p] * (double)qk[q_off + c * q_ld + q];
+      aff[p * n + q] = (float)(s * (double)scale);
+    }
+  int64_t *want_idx = malloc(sizeof(int64_t) * k * n);
+  float *want_w = malloc(sizeof(float) * k * n), *want_out = malloc(sizeof(float) * cv * n);
+  float *want_full = malloc(sizeof(float) * cv * n), *want_soft = malloc(sizeof(float) * m * n);
+  ref_entry *col = malloc(sizeof(ref_entry) * m);
+  double *w = malloc(sizeof(double) * m);
+  for (size_t q = 0; q < n; q++) {
+    for (size_t p = 0; p < m; p++) col[p] = (ref_entry){aff[p * n + q], (int)p};
+    qsort(col, m, sizeof *col, cmp_entry);
+    double sum = 0;
+    for (int j = 0; j < k; j++) sum += w[j] = exp((double)col[j].a - (double)col[0].a);
+    for (int j = 0; j < k; j++) {
+      want_idx[j * n + q] = col[j].p;
+      want_w[j * n + q] = (float)(w[j] / sum);
+    }
+    for (int c = 0; c < cv; c++) {
+      double acc = 0;
+      for (int j = 0; j < k; j++) acc += w[j] / sum * mv[v_off + c * v_ld + col[j].p];
+      want_out[c * n + q] = (float)acc;
+    }
+    double full = 0;
+    for (size_t p = 0; p < m; p++) full += w[p] = exp((double)aff[p * n + q] - (double)col[0].a);
+    for (size_t p = 0; p < m; p++) want_soft[p * n + q] = (float)(w[p] / full);
+    for (int c = 0; c < cv; c++) {
+      double acc = 0;
+      for (size_t p = 0; p < m; p++) acc += w[p] / full * mv[v_off + c * v_ld + p];
+      want_full[c * n + q] = (float)acc;
+    }
+  }
+
+  mv_tensor dmk = {0}, dqk = {0}, dmv = {0}, dout = {0}, didx = {0}, dw = {0}, dsoft = {0};
+  if (device(&dmk, key_count, mk) && device(&dqk, q_count, qk) && device(&dmv, v_count, mv) &&
+      device(&dout, out_count, NULL) && device(&didx, 3 + k * (n + 1), NULL) &&
+      device(&dw, 3 + k * (n + 1), NULL) && device(&dsoft, m * n, NULL)) {
+    mv_matrix key = mat(&dmk, key_off, key_ld), query = mat(&dqk, q_off, q_ld),
+              value = mat(&dmv, v_off, v_ld), out = mat(&dout, out_off, out_ld);
+    mv_memory_kept kept = {mat(&didx, 3, n + 1), mat(&dw, 3, n + 1)};
+    float *sentinel = malloc(sizeof(float) * out_count);
+    for (size_t i = 0; i < out_count; i++) sentinel[i] = -3.0f;
+    CHECK_OK(mv_tensor_upload(&dout, sentinel));
+    char what[128];
+    if (CHECK_OK(mv_memory_read(key, value, query, ck, cv, m, n, k, out, &kept))) {
+      float *got = download(&dout), *got_w = download(&dw);
+      int *got_idx = download(&didx);
+      if (got && got_w && got_idx) {
+        float *packed = malloc(sizeof(float) * cv * n);
+        int outside = 0;
+        for (size_t i = 0; i < out_count; i++) {
+          size_t r = (i - out_off) / out_ld, c = (i - out_off) % out_ld;
+          if (i < out_off || r >= (size_t)cv || c >= n) outside += got[i] != -3.0f;
+          else packed[r * n + c] = got[i];
+        }
+        CHECK(outside == 0, "%s: %d entries outside the readout view changed", rc->name, outside);
+        snprintf(what, sizeof what, "%s readout", rc->name);
+        report(what, packed, want_out, cv * n, 1e-5);
+        /* Exact ties exist; the order is (affinity desc, position asc) on
+         * both sides, so the kept lists must agree entry by entry. */
+        int *idx = malloc(sizeof(int) * k * n);
+        float *wt = malloc(sizeof(float) * k * n);
+        int order = 0;
+        for (int j = 0; j < k; j++)
+          for (size_t q = 0; q < n; q++) {
+            idx[j * n + q] = got_idx[3 + j * (n + 1) + q];
+            wt[j * n + q] = got_w[3 + j * (n + 1) + q];
+            order += idx[j * n + q] != (int)want_idx[j * n + q];
+          }
+        int bad = set_mismatches(idx, want_idx, k, n, m);
+        printf("%-40s %d of %zu columns differ as sets, %d entries in order\n", rc->name, bad, n,
+               order);
+        CHECK(bad == 0 && order == 0, "%s: %d columns differ as sets, %d entries in order",
+              rc->name, bad, order);
+        snprintf(what, sizeof what, "%s weights", rc->name);
+        report(what, wt, want_w, k * n, 1e-5);
+        free(idx);
+        free(wt);
+        free(packed);
+      }
+      free(got);
+      free(got_w);
+      free(got_idx);
+    }
+    if (k == 50 && CHECK_OK(mv_memory_read(key, value, query, ck, cv, m, n, 0, out, NULL))) {
+      float *got = download(&dout), *packed = malloc(sizeof(float) * cv * n);
+      if (got) {
+        for (int c = 0; c < cv; c++)
+          memcpy(packed + c * n, got + out_off + c * out_ld, sizeof(float) * n);
+        snprintf(what, sizeof what, "%s full readout", rc->name);
+        report(what, packed, want_full, cv * n, 1e-5);
+      }
+      free(got);
+      free(packed);
+    }
+    if (k == 50 && CHECK_OK(mv_memory_affinity_softmax(key, query, ck, m, n, mat(&dsoft, 0, n)))) {
+      float *got = download(&dsoft);
+      snprintf(what, sizeof what, "%s affinity softmax", rc->name);
+      if (got) report(what, got, want_soft, m * n, 1e-5);
+      free(got);
+    }
+    free(sentinel);
+  }
+  mv_tensor_free(&dmk);
+  mv_tensor_free(&dqk);
+  mv_tensor_free(&dmv);
+  mv_tensor_free(&dout);
+  mv_tensor_free(&didx);
+  mv_tensor_free(&dw);
+  mv_tensor_free(&dsoft);
+  free(mk);
+  free(qk);
+  free(mv);
+  free(noise);
+  free(aff);
+  free(want_idx);
+  free(want_w);
+  free(want_out);
+  free(want_full);
+  free(want_soft);
+  free(col);
+  free(w);
+}
+
+/* ---- argument failures ----------------------------------------------------------------- */
+
+/* A buffer of exactly `count` floats (pooled ones may be larger), as an
+ * owned tensor so mv_tensor_free releases it. */
+static int exact(mv_tensor *t, size_t count) {
+  mv_runtime *rt = NULL;
+  memset(t, 0, sizeof *t);
+  if (!CHECK_OK(mv_runtime_get(&rt))) return 0;
+  cl_int code = CL_SUCCESS;
+  t->buffer = clCreateBuffer(rt->context, CL_MEM_READ_WRITE, count * sizeof(float), NULL, &code);
+  CHECK(code == CL_SUCCESS, "clCreateBuffer(%zu floats): %d", count, (int)code);
+  if (code != CL_SUCCESS) return 0;
+  t->n = t->c = t->h = 1;
+  t->w = (int)count;
+  return 1;
+}
+
+static void release(mv_tensor *t) {
+  if (t->buffer) clReleaseMemObject(t->buffer);
+  memset(t, 0, sizeof *t);
+}
+
+static void failures(void) {
+  enum { CK = 6, CV = 5, M = 30, N = 9 };
+  mv_tensor key = {0}, value = {0}, query = {0}, out = {0}, idx = {0};
+  if (!exact(&key, CK * M) || !exact(&value, CV * M) || !exact(&query, CK * N) ||
+      !exact(&out, CV * N) || !exact(&idx, 60 * N))
+    return;
+  mv_matrix k = mat(&key, 0, M), v = mat(&value, 0, M), q = mat(&query, 0, N),
+            o = mat(&out, 0, N), none = {NULL, 0, M};
+  CHECK_FAILS(mv_memory_read(k, v, q, CK, CV, M, N, 50, o, NULL), MV_E_ARGUMENT);
+  const char *msg = mv_error_message();
+  CHECK(strstr(msg, "50") && strstr(msg, "30"), "M < top_k message names both: \"%s\"", msg);
+  CHECK_FAILS(mv_memory_read(none, v, q, CK, CV, M, N, 7, o, NULL), MV_E_ARGUMENT);
+  CHECK(strstr(mv_error_message(), "mem_key"), "NULL key message: \"%s\"", mv_error_message());
+  CHECK_FAILS(mv_memory_read(k, v, q, CK, CV, M, N, -1, o, NULL), MV_E_ARGUMENT);
+  CHECK_FAILS(mv_memory_read(k, v, q, CK, CV, M, N, MV_MEMORY_MAX_TOP_K + 1, o, NULL),
+              MV_E_ARGUMENT);
+  CHECK_FAILS(mv_memory_read(k, v, q, 0, CV, M, N, 7, o, NULL), MV_E_ARGUMENT);
+  CHECK_FAILS(mv_memory_read(k, v, q, CK, CV, 0, N, 0, o, NULL), MV_E_ARGUMENT);
+  mv_matrix short_ld = {key.buffer, 0, M - 1};
+  CHECK_FAILS(mv_memory_read(short_ld, v, q, CK, CV, M, N, 7, o, NULL), MV_E_ARGUMENT);
+  /* A view that runs past its buffer. */
+  CHECK_FAILS(mv_memory_read(mat(&key, 1, M), v, q, CK, CV, M, N, 7, o, NULL), MV_E_ARGUMENT);
+  CHECK(strstr(mv_error_message(), "bytes"), "overrun message: \"%s\"", mv_error_message());
+  CHECK_FAILS(mv_memory_read(k, v, q, CK, CV + 1, M, N, 7, o, NULL), MV_E_ARGUMENT);
+  mv_memory_kept kept = {mat(&idx, 0, N), mat(&idx, 0, N)};
+  CHECK_FAILS(mv_memory_read(k, v, q, CK, CV, M, N, 0, o, &kept), MV_E_ARGUMENT);
+  mv_memory_kept small = {mat(&idx, 0, N), {NULL, 0, N}};
+  CHECK_FAILS(mv_memory_read(k, v, q, CK, CV, M, N, 7, o, &small), MV_E_ARGUMENT);
+  CHECK_FAILS(mv_memory_topk(mat(&idx, 0, M), M, 2, 31, kept), MV_E_ARGUMENT);
+  CHECK_FAILS(mv_memory_affinity(k, q, CK, M, N, (mv_affinity_layout)2, o), MV_E_ARGUMENT);
+  CHECK_FAILS(mv_memory_affinity_softmax(k, q, CK, M, N, o), MV_E_ARGUMENT); /* o too small */
+  CHECK_FAILS(mv_memory_read_objects(0, k, 0, v, 0, q, CK, CV, M, N, 7, o, 0), MV_E_ARGUMENT);
+  CHECK_FAILS(mv_memory_read_objects(2, k, CK * M, v, 0, q, CK, CV, M, N, 7, o, 0),
+              MV_E_ARGUMENT); /* object 1's key is past the buffer */
+  release(&key);
+  release(&value);
+  release(&query);
+  release(&out);
+  release(&idx);
+}
+
+int main(int argc, char **argv) {
+  fixtures = argc > 1 ? argv[1] : mv_shared_path("fixtures/golden");
+  golden_memory_read();
+  golden_prop_segment();
+  golden_fusion();
+  static const random_case cases[] = {
+      {"random M 2999 N 37 k 50", 19, 23, 2999, 37, 50, 0},
+      {"random M 2999 N 37 k 7", 19, 23, 2999, 37, 7, 0},
+      {"random M 20011 N 5 k 50", 6, 9, 20011, 5, 50, 0},
+      {"ordered M 5003 N 3 k 50 (asc/desc/ties)", 1, 7, 5003, 3, 50, 1},
+      {"random M 50 N 11 k 50 (M == k)", 3, 5, 50, 11, 50, 0},
+      /* k above the work-group size skips the slice-maximum pre-threshold,
+       * so the candidate buffer overflows and is compacted repeatedly. */
+      {"random M 2999 N 7 k 300", 19, 23, 2999, 7, 300, 0},
+      {"ordered M 5003 N 3 k 300 (asc/desc/ties)", 1, 7, 5003, 3, 300, 1},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) random_read(&cases[i]);
+  failures();
+  return mv_test_finish();
+}
