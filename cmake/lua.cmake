@@ -16,7 +16,7 @@ endif()
 # ---- launchers ---------------------------------------------------------------
 # build/mivos       runs scripts/mivos (the CLI) with this build's library;
 # build/mivos-lua   runs luajit on any Lua file (examples, REPL) the same way.
-function(mv_lua_launcher output library lua_dir script)
+function(mv_lua_launcher template output library lua_dir script)
   set(MIVOS_LAUNCHER_LIBRARY "${library}")
   set(MIVOS_LAUNCHER_LUA_DIR "${lua_dir}")
   if(script)
@@ -26,21 +26,20 @@ function(mv_lua_launcher output library lua_dir script)
     set(MIVOS_LAUNCHER_PROGRAM "luajit (any Lua file, or the REPL)")
     set(MIVOS_LAUNCHER_SCRIPT "")
   endif()
-  configure_file(${CMAKE_SOURCE_DIR}/cmake/mivos-launcher.sh.in ${output} @ONLY)
+  configure_file(${CMAKE_SOURCE_DIR}/cmake/${template} ${output} @ONLY)
 endfunction()
 
-mv_lua_launcher(${CMAKE_BINARY_DIR}/mivos ${CMAKE_BINARY_DIR}/libmivos.so
+mv_lua_launcher(mivos-launcher.sh.in ${CMAKE_BINARY_DIR}/mivos ${CMAKE_BINARY_DIR}/libmivos.so
                 ${CMAKE_SOURCE_DIR}/lua ${CMAKE_SOURCE_DIR}/scripts/mivos)
-mv_lua_launcher(${CMAKE_BINARY_DIR}/mivos-lua ${CMAKE_BINARY_DIR}/libmivos.so
+mv_lua_launcher(mivos-launcher.sh.in ${CMAKE_BINARY_DIR}/mivos-lua ${CMAKE_BINARY_DIR}/libmivos.so
                 ${CMAKE_SOURCE_DIR}/lua "")
 
 # ---- install: <prefix>/bin/mivos, <prefix>/share/mivos/{lua,scripts} ----------
-set(MIVOS_INSTALL_SHARE ${CMAKE_INSTALL_FULL_DATADIR}/mivos)
-mv_lua_launcher(${CMAKE_BINARY_DIR}/install/mivos
-                ${CMAKE_INSTALL_FULL_LIBDIR}/libmivos.so ${MIVOS_INSTALL_SHARE}/lua
-                ${MIVOS_INSTALL_SHARE}/scripts/mivos)
-mv_lua_launcher(${CMAKE_BINARY_DIR}/install/mivos-lua
-                ${CMAKE_INSTALL_FULL_LIBDIR}/libmivos.so ${MIVOS_INSTALL_SHARE}/lua "")
+# The installed launchers find the library and modules relative to
+# themselves, so `cmake --install build --prefix DIR` works for any DIR.
+mv_lua_launcher(mivos-launcher-installed.sh.in ${CMAKE_BINARY_DIR}/install/mivos "" ""
+                "$prefix/${CMAKE_INSTALL_DATADIR}/mivos/scripts/mivos")
+mv_lua_launcher(mivos-launcher-installed.sh.in ${CMAKE_BINARY_DIR}/install/mivos-lua "" "" "")
 install(TARGETS mivos LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/lua/ DESTINATION ${CMAKE_INSTALL_DATADIR}/mivos/lua
         FILES_MATCHING PATTERN "*.lua")

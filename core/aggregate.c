@@ -8,12 +8,7 @@ mv_status mv_aggregate(const mv_tensor *prob, int hard, mv_tensor *out) {
                "mv_aggregate: prob must be k x 1 x H x W, got %dx%dx%dx%d", prob->n, prob->c,
                prob->h, prob->w);
   int k = prob->n, plane = prob->h * prob->w;
-  if (!out->buffer) {
-    MV_TRY(mv_tensor_new(out, k + 1, 1, prob->h, prob->w));
-  } else if (out->n != k + 1 || out->c != 1 || out->h != prob->h || out->w != prob->w) {
-    return mv_fail(MV_E_ARGUMENT, "mv_aggregate: output is %dx%dx%dx%d, expected %dx1x%dx%d",
-                   out->n, out->c, out->h, out->w, k + 1, prob->h, prob->w);
-  }
+  MV_TRY(mv_tensor_prepare(out, k + 1, 1, prob->h, prob->w, "mv_aggregate", "out", NULL));
   cl_kernel kernel;
   MV_TRY(mv_kernel_get("network", "aggregate_wbg", &kernel));
   float temperature = hard ? 1000.0f : 1.0f;

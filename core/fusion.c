@@ -64,15 +64,6 @@ mv_status mv_fusion_load(const mv_checkpoint *checkpoint, mv_fusion **out) {
   return MV_OK;
 }
 
-/* An output tensor: allocated when empty, else it must have this shape. */
-static mv_status prepare_output(mv_tensor *t, int n, int c, int h, int w, const char *what) {
-  if (!t->buffer) return mv_tensor_new(t, n, c, h, w);
-  if (t->n != n || t->c != c || t->h != h || t->w != w)
-    return mv_fail(MV_E_ARGUMENT, "%s: output is %dx%dx%dx%d, expected %dx%dx%dx%d (or empty)",
-                   what, t->n, t->c, t->h, t->w, n, c, h, w);
-  return MV_OK;
-}
-
 static mv_status check_shape(const mv_tensor *t, int n, int c, int h, int w, const char *what,
                              const char *name) {
   if (!t || !t->buffer) return mv_fail(MV_E_ARGUMENT, "%s: %s is NULL or empty", what, name);
@@ -125,7 +116,7 @@ mv_status mv_fusion_attention(const mv_tensor *mem_key, const mv_tensor *query_k
   const int H = h * FUSION_ATTN_STRIDE, W = w * FUSION_ATTN_STRIDE;
   MV_TRY(check_shape(pos_diff, 1, 1, H, W, fn, "pos_diff"));
   MV_TRY(check_shape(neg_diff, 1, 1, H, W, fn, "neg_diff"));
-  MV_TRY(prepare_output(attn, 1, 2, H, W, fn));
+  MV_TRY(mv_tensor_prepare(attn, 1, 2, H, W, fn, "output", NULL));
 
   mv_tensor weights = {0}, pooled = {0}, small = {0};
   mv_status st = attention(mem_key, query_key, pos_diff, neg_diff, attn, &weights, &pooled, &small);
@@ -184,7 +175,7 @@ mv_status mv_fusion_forward(const mv_fusion *net, const mv_tensor *image, const 
   MV_TRY(check_shape(attn, 1, 2, H, W, fn, "attn"));
   MV_CHECK_ARG(isfinite(nc) && isfinite(nr), "%s: distances nc = %g, nr = %g must be finite", fn,
                nc, nr);
-  MV_TRY(prepare_output(logit, 1, 1, H, W, fn));
+  MV_TRY(mv_tensor_prepare(logit, 1, 1, H, W, fn, "output", NULL));
 
   mv_tensor x = {0}, r1 = {0}, r2 = {0};
   mv_status st = forward(net, image, prev_prob, curr_prob, attn, nc, nr, logit, &x, &r1, &r2);

@@ -14,7 +14,7 @@ void mv_labelprop_options_default(mv_labelprop_options *options) {
   if (!options) return;
   options->stride = 4;
   options->top_k = MV_TOP_K;
-  options->colour_weight = 0.125f;
+  options->colour_weight = 0.5f;
   options->position_weight = 0.25f;
   options->window = 8;
   options->tile = 8;
@@ -75,8 +75,7 @@ static mv_status compute_keys(const mv_labelprop_options *o, const mv_tensor *im
                        sizeof cw, &cw, sizeof pw, &pw, sizeof form, &form, sizeof scale, &scale,
                        sizeof count, &count, sizeof(cl_mem), &out->buffer, sizeof out_off,
                        &out_off);
-  size_t global[2] = {(size_t)w, (size_t)h};
-  if (s == MV_OK) s = mv_kernel_run(kernel, "labelprop_keys", 2, global, NULL);
+  if (s == MV_OK) s = mv_kernel_run_1d(kernel, "labelprop_keys", (size_t)w * h);
   if (s != MV_OK) mv_tensor_free(out);
   return s;
 }

@@ -5,9 +5,10 @@
  *
  * labelprop keys. Each feature cell (stride x stride pixels of the padded
  * frame) gets f = (colour_weight * (L, a, b), position_weight * (y, x)):
- * the mean CIE Lab colour (D65, L in 0..100) of its pixels, un-normalised
- * from the engine's ImageNet-normalised frame, and its centre in cells
- * (relative to the frame centre). The stored keys make the shared read's
+ * the CIE Lab colour (D65, L in 0..100) of the mean linear RGB of its
+ * pixels (un-normalised from the engine's ImageNet-normalised frame to the
+ * 8-bit levels, linearised by table), and its position in cells relative
+ * to the frame centre. The stored keys make the shared read's
  * dot-product affinity equal to a Gaussian (bilateral) kernel's log:
  *   query key  q = sqrt(Ck) * (f_q, 1)        (1 x Ck x h x w, Ck = 6)
  *   memory key m = (f_m, -|f_m|^2 / 2)       (k x Ck x h x w, replicated)
@@ -35,8 +36,8 @@
  * kept set and weights as the dense masked read (excluded entries have
  * weight 0 either way, and the compact order keeps the memory's order for
  * ties), at (tile + 2 window)^2 instead of h*w affinities per query and
- * memory frame. top_k is reduced to the positions a query can see when
- * the memory holds fewer. */
+ * memory frame. top_k is reduced to the memory size (M, or a tile's
+ * compact M) when the memory holds fewer positions. */
 #ifndef MV_LABELPROP_H
 #define MV_LABELPROP_H
 

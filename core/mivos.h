@@ -273,6 +273,84 @@ void mv_video_writer_close(mv_video_writer *writer);
 /* The encoder in use, e.g. "libx264". */
 const char *mv_video_writer_codec(const mv_video_writer *writer);
 
+/* ---- network steps (core/network_api.c) ----------------------------------- */
+
+/* The official networks one step at a time, for engines of your own (the
+ * session uses the same code). Frames are RGB24 height x width x 3 and
+ * masks / probabilities float32 at the frame's own size, in host memory:
+ * padding to a multiple of 16 (the smaller half left / top, zeros) and the
+ * crop back happen inside. Features and memory stay on the device; host
+ * buffers may be reused as soon as a call returns. Not thread-safe. */
+typedef enum mv_network_kind {
+  MV_NETWORK_PROPAGATION = 0,   /* propagation_model.pth */
+  MV_NETWORK_FUSION = 1,        /* fusion.pth */
+  MV_NETWORK_S2M = 2            /* s2m.pth */
+} mv_network_kind;
+
+typedef struct mv_network mv_network;
+
+/* Loads an official .pth file (MV_E_IO naming the path when it cannot be
+ * read). A missing key or a wrong shape fails with MV_E_MISMATCH naming the
+ * key and both shapes (and the kind the file looks like, if another). */
+mv_status mv_network_open(mv_network_kind kind, const char *path, mv_network **out);
+/* The same from an open checkpoint (e.g. mv_checkpoint_hashinit); the
+ * checkpoint may be closed afterwards. */
+mv_status mv_network_from_checkpoint(mv_network_kind kind, const mv_checkpoint *checkpoint,
+                                     mv_network **out);
+void mv_network_close(mv_network *network);
+
+/* A query frame encoded by the propagation network (key, value and decoder
+ * skip features), computed once and used for every segmentation of it. */
+typedef struct mv_frame_features mv_frame_features;
+mv_status mv_network_encode_query(mv_network *propagation, const uint8_t *rgb, int width,
+                                  int height, mv_frame_features **out);
+void mv_frame_features_free(mv_frame_features *features);
+
+/* Memory keys and values of up to `capacity` frames (slots 0..capacity-1)
+ * for `objects` objects (1..255), of width x height frames. */
+typedef struct mv_memory_bank mv_memory_bank;
+mv_status mv_memory_bank_new(int objects, int capacity, int width, int height,
+                             mv_memory_bank **out);
+void mv_memory_bank_free(mv_memory_bank *bank);
+
+/* Memorises a frame with its objects' masks (objects x height x width, in
+ * [0, 1], object 1 first, no background) into `slot`, replacing what was
+ * there. The frame size must be the bank's. */
+mv_status mv_network_memorize(mv_network *propagation, const uint8_t *rgb, int width, int height,
+                              const float *masks, mv_memory_bank *bank, int slot);
+/* Segments a query against slots 0..frames-1 of the bank (all memorised,
+ * else MV_E_STATE): top-50 memory read and decoder per object, then the soft
+ * aggregation. probabilities: (objects + 1) x height x width, background
+ * first. The top-50 read needs frames x ceil(height/16) x ceil(width/16)
+ * >= 50 memory positions (MV_E_ARGUMENT otherwise). */
+mv_status mv_network_segment(mv_network *propagation, const mv_frame_features *query,
+                             const mv_memory_bank *bank, int frames, float *probabilities);
+
+/* S2M for one object, exactly the "s2m" interaction backend: previous mask
+ * (> 0.5 counts as set), positive / negative scribble maps (nonzero = set,
+ * used as given, not dilated), each height x width and each may be NULL
+ * (empty). out: the object's probabilities, height x width. */
+mv_status mv_network_s2m(mv_network *s2m, const uint8_t *rgb, int width, int height,
+                         const float *previous, const uint8_t *positive, const uint8_t *negative,
+                         float *out);
+
+/* Difference-aware fusion of frame ti (the official fuse_one_frame), after a
+ * new interaction on frame tr when an earlier one was on frame tc (tc != tr):
+ * per object, attention from frame tr's memory key (slot `slot` of
+ * `interacted`, memorised from tr with its new mask) to `query` (ti's
+ * features), FusionNet on the frame, previous and current probabilities,
+ * attention and the distances |tc-ti|/|tc-tr|, |tr-ti|/|tc-tr|; then the
+ * soft aggregation. previous (the earlier round's result at ti), current
+ * (this round's propagation at ti), pos_diff / neg_diff (at tr: the new mask
+ * minus the earlier probabilities, positive part / negated negative part)
+ * and out are (objects + 1) x height x width, background first (channel 0
+ * of the differences is not used); objects = the bank's. */
+mv_status mv_network_fuse(mv_network *fusion, const uint8_t *rgb, int width, int height,
+                          const mv_frame_features *query, const mv_memory_bank *interacted,
+                          int slot, const float *previous, const float *current,
+                          const float *pos_diff, const float *neg_diff, int tc, int tr, int ti,
+                          float *out);
+
 /* ---- interactive sessions (core/session.c) -------------------------------- */
 
 /* A session segments K objects in a video: interact on a frame (the frame's

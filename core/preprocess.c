@@ -8,12 +8,7 @@ mv_status mv_preprocess_frame(const uint8_t *rgb, int h, int w, mv_padding pad, 
   MV_CHECK_ARG(pad.left >= 0 && pad.right >= 0 && pad.top >= 0 && pad.bottom >= 0,
                "mv_preprocess_frame: negative padding");
   int ph = h + pad.top + pad.bottom, pw = w + pad.left + pad.right;
-  if (!out->buffer) {
-    MV_TRY(mv_tensor_new(out, 1, 3, ph, pw));
-  } else if (out->n != 1 || out->c != 3 || out->h != ph || out->w != pw) {
-    return mv_fail(MV_E_ARGUMENT, "mv_preprocess_frame: output is %dx%dx%dx%d, expected 1x3x%dx%d",
-                   out->n, out->c, out->h, out->w, ph, pw);
-  }
+  MV_TRY(mv_tensor_prepare(out, 1, 3, ph, pw, "mv_preprocess_frame", "out", NULL));
   mv_runtime *rt;
   MV_TRY(mv_runtime_get(&rt));
   size_t bytes = (size_t)h * w * 3;

@@ -288,10 +288,7 @@ mv_status mv_propagation_segment(const mv_propagation *net, const mv_query *q,
                "mv_propagation_segment: memory has %d positions per frame, the query %dx%d",
                memory->keys.w, h, w);
   int H = h * 16, W = w * 16;
-  if (!prob->buffer) MV_TRY(mv_tensor_new(prob, k, 1, H, W));
-  MV_CHECK_ARG(prob->n == k && prob->c == 1 && prob->h == H && prob->w == W,
-               "mv_propagation_segment: prob is %dx%dx%dx%d, expected %dx1x%dx%d", prob->n,
-               prob->c, prob->h, prob->w, k, H, W);
+  MV_TRY(mv_tensor_prepare(prob, k, 1, H, W, "mv_propagation_segment", "prob", NULL));
   if (readout && !readout->buffer) MV_TRY(mv_tensor_new(readout, k, MV_VALUE_DIM, h, w));
   mv_tensor m16 = {0};
   MV_TRY(mv_tensor_new(&m16, 1, 2 * MV_VALUE_DIM, h, w));

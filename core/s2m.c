@@ -92,15 +92,6 @@ mv_status mv_s2m_load(const mv_checkpoint *checkpoint, mv_s2m **out) {
   return MV_OK;
 }
 
-/* An output tensor: allocated when empty, else it must have this shape. */
-static mv_status prepare_output(mv_tensor *t, int n, int c, int h, int w, const char *what) {
-  if (!t->buffer) return mv_tensor_new(t, n, c, h, w);
-  if (t->n != n || t->c != c || t->h != h || t->w != w)
-    return mv_fail(MV_E_ARGUMENT, "%s: output is %dx%dx%dx%d, expected %dx%dx%dx%d (or empty)",
-                   what, t->n, t->c, t->h, t->w, n, c, h, w);
-  return MV_OK;
-}
-
 /* A trace slot must be empty: the forward pass allocates it. */
 static mv_status check_trace_slot(const mv_tensor *t, const char *name) {
   if (t && t->buffer)
@@ -192,7 +183,7 @@ mv_status mv_s2m_forward(const mv_s2m *net, const mv_tensor *input, mv_tensor *p
     MV_TRY(check_trace_slot(trace->lowlevel_proj, "lowlevel_proj"));
     MV_TRY(check_trace_slot(trace->logit_quarter, "logit_quarter"));
   }
-  MV_TRY(prepare_output(prob, input->n, 1, input->h, input->w, "mv_s2m_forward"));
+  MV_TRY(mv_tensor_prepare(prob, input->n, 1, input->h, input->w, "mv_s2m_forward", "output", NULL));
 
   mv_status st = MV_OK;
   for (int i = 0; i < input->n && st == MV_OK; i++) {
@@ -223,7 +214,7 @@ mv_status mv_s2m_make_input(const mv_tensor *image, const uint8_t *prev_labels,
   MV_CHECK_ARG(image->n == 1 && image->c == 3 && image->h == ph && image->w == pw,
                "mv_s2m_make_input: image is %dx%dx%dx%d, expected 1x3x%dx%d (padded %dx%d)",
                image->n, image->c, image->h, image->w, ph, pw, h, w);
-  MV_TRY(prepare_output(out, k, S2M_IN, ph, pw, "mv_s2m_make_input"));
+  MV_TRY(mv_tensor_prepare(out, k, S2M_IN, ph, pw, "mv_s2m_make_input", "output", NULL));
 
   /* The label maps go to the device as they are (uint8 / int16) and one
    * kernel writes all k x 6 planes: mask comparison, 3x3 dilation and

@@ -281,17 +281,16 @@ static int frame_is_damaged(const AVFrame *f) {
 
 /* ---- container decoding ------------------------------------------------------------ */
 
-static mv_status open_format(mv_video *v, AVFormatContext **out) {
+static mv_status open_format(mv_video *v, const char *fn, AVFormatContext **out) {
   char buf[128];
   AVFormatContext *fmt = avformat_alloc_context();
-  if (!fmt) return mv_fail(MV_E_MEMORY, "mv_video_open: out of memory");
+  if (!fmt) return mv_fail(MV_E_MEMORY, "%s: out of memory", fn);
   int ret = avformat_open_input(&fmt, v->path, NULL, NULL); /* frees fmt on failure */
   if (ret < 0) {
     if (ret == AVERROR(ENOENT) || ret == AVERROR(EACCES) || ret == AVERROR(EISDIR))
-      return mv_fail(MV_E_IO, "mv_video_open: cannot open '%s': %s", v->path,
-                     mv_av_error(ret, buf));
-    return mv_fail(MV_E_FORMAT, "mv_video_open: '%s' is not a video FFmpeg can read: %s",
-                   v->path, mv_av_error(ret, buf));
+      return mv_fail(MV_E_IO, "%s: cannot open '%s': %s", fn, v->path, mv_av_error(ret, buf));
+    return mv_fail(MV_E_FORMAT, "%s: '%s' is not a video FFmpeg can read: %s", fn, v->path,
+                   mv_av_error(ret, buf));
   }
   *out = fmt;
   return MV_OK;
@@ -340,7 +339,7 @@ static mv_status rewind_input(mv_video *v) {
   }
   if (!ok) {
     avformat_close_input(&v->format);
-    MV_TRY(open_format(v, &v->format));
+    MV_TRY(open_format(v, "mv_video_frame", &v->format));
     if ((int)v->format->nb_streams <= v->stream) {
       int ret = avformat_find_stream_info(v->format, NULL);
       if (ret < 0 || (int)v->format->nb_streams <= v->stream)
@@ -608,7 +607,7 @@ static int open_decoder(const AVStream *st, const AVCodec *codec, int threads,
 
 static mv_status open_container(mv_video *v) {
   char buf[128];
-  MV_TRY(open_format(v, &v->format));
+  MV_TRY(open_format(v, "mv_video_open", &v->format));
   int ret = avformat_find_stream_info(v->format, NULL);
   if (ret < 0)
     return mv_fail(MV_E_FORMAT, "mv_video_open: '%s': cannot read stream information: %s",

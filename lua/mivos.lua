@@ -496,7 +496,8 @@ end
 
 -- Frame `index` (0-based) as an RGB image that points into the video's
 -- cache (no copy): valid until the next frame / copy_frame / check / close
--- call on this video. Use copy_frame for a frame to keep.
+-- call on this video, or the next call of a session on it (sessions read
+-- their frames from the video). Use copy_frame for a frame to keep.
 function Video:frame(index)
   int_arg(index, "frame", "video:frame")
   local rgb = ffi.new("const uint8_t*[1]")
@@ -1398,8 +1399,10 @@ end
 
 -- The robot's next frame (worst-frame rule) from per-frame J and F lists
 -- as Session:evaluate returns them (result.per_frame); used: a Lua set of
--- frames already used ({[f] = true}, updated). Returns the 0-based frame.
-function mivos.robot_next_frame(per_frame, objects, used, metric)
+-- frames already used ({[f] = true}, updated); metric "jf" (default), "j"
+-- or "f"; candidates: a list of the frames allowed (nil = all). Returns the
+-- 0-based frame.
+function mivos.robot_next_frame(per_frame, objects, used, metric, candidates)
   local T = #per_frame
   local j, f = ffi.new("double[?]", T * objects), ffi.new("double[?]", T * objects)
   for t = 1, T do
@@ -1415,7 +1418,13 @@ function mivos.robot_next_frame(per_frame, objects, used, metric)
   local m = ({ jf = C.MV_EVAL_METRIC_JF, j = C.MV_EVAL_METRIC_J, f = C.MV_EVAL_METRIC_F })[
     metric or "jf"]
   local out = ffi.new("int[1]")
-  check(C.mv_robot_next_frame(j, f, T, objects, m, nil, 0, flags, out))
+  local list, count = nil, 0
+  if candidates then
+    count = #candidates
+    list = ffi.new("int[?]", math.max(count, 1))
+    for i, c in ipairs(candidates) do list[i - 1] = c end
+  end
+  check(C.mv_robot_next_frame(j, f, T, objects, m, list, count, flags, out))
   if used then used[out[0]] = true end
   return out[0]
 end

@@ -18,12 +18,10 @@ typedef struct frames {
   int count, h, w;
   uint8_t **rgb; /* count frames of h x w x 3 */
   mv_padding pad;
-  int requests;
 } frames;
 
 static mv_status frame_source(void *user, int t, mv_tensor *out) {
   frames *f = user;
-  f->requests++;
   return mv_preprocess_frame(f->rgb[t], f->h, f->w, f->pad, out);
 }
 
@@ -58,7 +56,9 @@ static mv_status make_engine(frames *f, int objects, int with_fuser,
   mv_fuser fuser;
   MV_TRY(mv_propagator_labelprop(options, &prop));
   if (with_fuser) MV_TRY(mv_fuser_linear(&fuser));
-  mv_engine_config config = {f->count, objects, f->h, f->w, 5, 0};
+  /* Official schedule, probabilities kept at float32 (host_bytes 0). */
+  mv_engine_config config = {
+      .frames = f->count, .objects = objects, .height = f->h, .width = f->w, .memory_every = 5};
   f->pad = mv_padding_for(f->h, f->w, 16);
   return mv_engine_create(&config, prop, with_fuser ? &fuser : NULL, frame_source, f, out);
 }
@@ -145,7 +145,45 @@ static void test_arguments(void) {
   if (CHECK_OK(mv_propagator_labelprop(NULL, &prop))) {
     CHECK(!strcmp(prop.name, "labelprop") && prop.ops->query_key == NULL,
           "labelprop has no query key for attention");
+    /* Frames must be 1 x 3 x H x W with H, W multiples of the stride (4). */
+    mv_tensor odd = {0}, image = {0}, masks = {0}, key = {0}, value = {0};
+    void *query = NULL;
+    size_t bytes = 0;
+    CHECK_OK(mv_tensor_zeros(&odd, 1, 3, 18, 32));
+    CHECK_OK(mv_tensor_zeros(&image, 1, 3, 16, 32));
+    CHECK_OK(mv_tensor_zeros(&masks, 2, 1, 16, 16));
+    CHECK_FAILS(prop.ops->encode_query(prop.self, &odd, &query, &bytes), MV_E_ARGUMENT);
+    CHECK_FAILS(prop.ops->memorize(prop.self, &image, &masks, &key, &value), MV_E_ARGUMENT);
+    if (CHECK_OK(prop.ops->encode_query(prop.self, &image, &query, &bytes))) {
+      CHECK(bytes == 6 * 4 * 8 * sizeof(float), "query key 1 x 6 x 4 x 8: %zu bytes", bytes);
+      /* A memory of another module's layout (Ck 128) is refused. */
+      mv_memory memory = {0};
+      mv_tensor prob = {0};
+      CHECK_OK(mv_tensor_zeros(&memory.keys, 2, 128, 1, 32));
+      CHECK_OK(mv_tensor_zeros(&memory.values, 2, 512, 1, 32));
+      memory.frames = 1;
+      CHECK_FAILS(prop.ops->segment(prop.self, query, &memory, &prob), MV_E_ARGUMENT);
+      mv_tensor_free(&memory.keys);
+      mv_tensor_free(&memory.values);
+      prop.ops->free_query(prop.self, query);
+    }
+    mv_tensor_free(&odd);
+    mv_tensor_free(&image);
+    mv_tensor_free(&masks);
     prop.ops->destroy(prop.self);
+  }
+  /* Linear fusion refuses probabilities of different shapes. */
+  mv_fuser fuser;
+  if (CHECK_OK(mv_fuser_linear(&fuser))) {
+    mv_tensor a = {0}, b = {0}, out = {0};
+    CHECK_OK(mv_tensor_zeros(&a, 3, 1, 8, 8));
+    CHECK_OK(mv_tensor_zeros(&b, 2, 1, 8, 8));
+    mv_fusion_input in = {.previous = &a, .current = &b, .tc = 0, .tr = 4, .ti = 2};
+    CHECK_FAILS(fuser.ops->fuse(fuser.self, &in, &out), MV_E_ARGUMENT);
+    CHECK(mv_tensor_is_empty(&out), "no output after a refused fusion");
+    mv_tensor_free(&a);
+    mv_tensor_free(&b);
+    fuser.ops->destroy(fuser.self);
   }
 }
 
@@ -181,6 +219,122 @@ static void test_synthetic_tracking(void) {
   frames_free(&f);
 }
 
+/* The tiled read (default) and the dense masked read (tile = 0) read the
+ * same kept set: the probabilities agree up to GEMM rounding. */
+static void test_tiled_equals_dense(void) {
+  frames f = {0};
+  uint8_t *truth = NULL;
+  int ready = synthetic_frames(&f, &truth);
+  CHECK(ready, "synthetic frames allocated");
+  mv_engine *tiled = NULL, *dense = NULL;
+  float *mask = ready ? one_hot(truth, SYN_K, SYN_H, SYN_W) : NULL;
+  mv_labelprop_options o;
+  mv_labelprop_options_default(&o);
+  o.stride = 8; /* 12 x 16 cells: tiles of 8 cells with borders, window 6 */
+  o.window = 6;
+  o.tile = 8;
+  size_t count = (size_t)(SYN_K + 1) * SYN_H * SYN_W;
+  float *a = malloc(count * sizeof(float)), *b = malloc(count * sizeof(float));
+  if (ready && mask && a && b && CHECK_OK(make_engine(&f, SYN_K, 1, &o, &tiled))) {
+    o.tile = 0;
+    if (CHECK_OK(make_engine(&f, SYN_K, 1, &o, &dense)) &&
+        CHECK_OK(mv_engine_interact(tiled, 0, mask, NULL, NULL)) &&
+        CHECK_OK(mv_engine_interact(dense, 0, mask, NULL, NULL))) {
+      double worst = 0.0;
+      for (int t = 1; t < SYN_T; t++) {
+        CHECK_OK(mv_engine_probabilities(tiled, t, a));
+        CHECK_OK(mv_engine_probabilities(dense, t, b));
+        double d = mv_max_abs_diff(a, b, count);
+        if (d > worst) worst = d;
+      }
+      CHECK(worst < 1e-4, "tiled and dense reads agree: max |diff| %.3g < 1e-4", worst);
+    }
+  }
+  mv_engine_free(tiled);
+  mv_engine_free(dense);
+  free(a);
+  free(b);
+  free(mask);
+  free(truth);
+  frames_free(&f);
+}
+
+/* The locality window: a red object that jumps farther than the window
+ * between two frames cannot be matched (it reads only background cells);
+ * with no window its colour finds the object across the frame. */
+static void test_window(void) {
+  enum { H = 64, W = 128, S = 16 };
+  frames f = {2, H, W, calloc(2, sizeof(uint8_t *)), {0}};
+  uint8_t truth[2][H * W], labels[H * W];
+  for (int t = 0; t < 2 && f.rgb; t++) {
+    f.rgb[t] = malloc((size_t)H * W * 3);
+    if (!f.rgb[t]) break;
+    int x0 = t == 0 ? 8 : 104; /* a jump of 96 px = 12 cells at stride 8 */
+    for (int y = 0; y < H; y++) {
+      for (int x = 0; x < W; x++) {
+        int in = y >= 24 && y < 24 + S && x >= x0 && x < x0 + S;
+        uint8_t *p = f.rgb[t] + ((size_t)y * W + x) * 3;
+        p[0] = in ? 220 : 90;
+        p[1] = in ? 30 : 110;
+        p[2] = in ? 30 : 80;
+        truth[t][y * W + x] = (uint8_t)in;
+      }
+    }
+  }
+  if (!f.rgb || !f.rgb[0] || !f.rgb[1]) {
+    CHECK(0, "window frames allocated");
+    frames_free(&f);
+    return;
+  }
+  float *mask = one_hot(truth[0], 1, H, W);
+  mv_labelprop_options o;
+  mv_labelprop_options_default(&o);
+  o.stride = 8;
+  for (int windowed = 1; windowed >= 0; windowed--) {
+    o.window = windowed ? 4 : -1;
+    mv_engine *engine = NULL;
+    if (CHECK_OK(make_engine(&f, 1, 1, &o, &engine)) &&
+        CHECK_OK(mv_engine_interact(engine, 0, mask, NULL, NULL)) &&
+        CHECK_OK(mv_engine_labels(engine, 1, labels))) {
+      double j = iou(labels, truth[1], (size_t)H * W, 1);
+      if (windowed)
+        CHECK(j < 0.05, "window 4 cells: the jumped object is not found (IoU %.3f)", j);
+      else
+        CHECK(j > 0.8, "no window: the jumped object is found by colour (IoU %.3f)", j);
+    }
+    mv_engine_free(engine);
+  }
+  free(mask);
+  frames_free(&f);
+}
+
+/* A memory smaller than top_k (2 x 4 cells at stride 8) reads all of it. */
+static void test_small_memory(void) {
+  enum { H = 16, W = 32 };
+  frames f = {2, H, W, calloc(2, sizeof(uint8_t *)), {0}};
+  uint8_t truth[H * W] = {0}, labels[H * W];
+  for (int t = 0; t < 2 && f.rgb; t++) {
+    f.rgb[t] = calloc((size_t)H * W * 3, 1);
+    for (int i = 0; f.rgb[t] && i < H * W; i++) {
+      int in = i % W < 16;
+      f.rgb[t][i * 3] = in ? 200 : 20;
+      truth[i] = (uint8_t)in;
+    }
+  }
+  float *mask = one_hot(truth, 1, H, W);
+  mv_labelprop_options o;
+  mv_labelprop_options_default(&o);
+  o.stride = 8;
+  mv_engine *engine = NULL;
+  if (f.rgb && f.rgb[0] && f.rgb[1] && mask && CHECK_OK(make_engine(&f, 1, 1, &o, &engine)) &&
+      CHECK_OK(mv_engine_interact(engine, 0, mask, NULL, NULL)) &&
+      CHECK_OK(mv_engine_labels(engine, 1, labels)))
+    CHECK(iou(labels, truth, (size_t)H * W, 1) > 0.9, "a memory of 8 cells < top_k is read");
+  mv_engine_free(engine);
+  free(mask);
+  frames_free(&f);
+}
+
 /* (2a) The fuser API on known inputs: fused == nc * current + nr * previous
  * bit for bit, and ti outside (tc, tr) is refused. */
 static void test_linear_formula(void) {
@@ -197,8 +351,8 @@ static void test_linear_formula(void) {
   CHECK_OK(mv_tensor_upload(&c, cur));
   const int cases[3][3] = {{0, 7, 3}, {9, 2, 4}, {5, 6, 0}}; /* tc, tr, ti; the last is invalid */
   for (int i = 0; i < 3; i++) {
-    mv_fusion_input in = {NULL, &p, &c, NULL, NULL, NULL, NULL, cases[i][0], cases[i][1],
-                          cases[i][2]};
+    mv_fusion_input in = {
+        .previous = &p, .current = &c, .tc = cases[i][0], .tr = cases[i][1], .ti = cases[i][2]};
     if (i == 2) {
       CHECK_FAILS(fuser.ops->fuse(fuser.self, &in, &out), MV_E_ARGUMENT);
       continue;
@@ -306,7 +460,9 @@ done:
 /* (3) DAVIS 2016 libby at 240p, first 10 frames, the ground truth of frame 0
  * as the interaction: mean J over frames 1..9. */
 enum { DAVIS_T = 10 };
-static const double DAVIS_MIN_J = 0.0; /* set from the measured value */
+/* Measured 0.852 with the defaults (stride 4) on PoCL; the margin covers
+ * device rounding and decoder differences in the JPEG frames. */
+static const double DAVIS_MIN_J = 0.80;
 
 static void test_davis(void) {
   const char *folder = mv_shared_path("data/davis2016/JPEGImages/480p/libby");
@@ -360,6 +516,9 @@ int main(void) {
   test_arguments();
   test_linear_formula();
   test_synthetic_tracking();
+  test_tiled_equals_dense();
+  test_window();
+  test_small_memory();
   test_linear_fusion_engine();
   test_davis();
   return mv_test_finish();

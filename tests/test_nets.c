@@ -72,7 +72,7 @@ static void test_make_input(void) {
   }
   /* A right-sized output is written in place; a wrong-sized one is refused. */
   CHECK_OK(mv_s2m_make_input(&image, labels, scribbles, H, W, K, pad, &out));
-  CHECK_FAILS(mv_s2m_make_input(&image, labels, scribbles, H, W, 1, pad, &out), MV_E_ARGUMENT);
+  CHECK_FAILS(mv_s2m_make_input(&image, labels, scribbles, H, W, 1, pad, &out), MV_E_MISMATCH);
   mv_tensor fresh = {0};
   CHECK_FAILS(mv_s2m_make_input(&image, labels, scribbles, H + 1, W, K, pad, &fresh),
               MV_E_ARGUMENT);
@@ -114,7 +114,7 @@ static void test_validation(void) {
   }
   CHECK_FAILS(mv_fusion_attention(&small_key, &key, &prob, &prob, &attn), MV_E_ARGUMENT);
   CHECK_FAILS(mv_fusion_attention(&key, &key, &image, &prob, &attn), MV_E_ARGUMENT);
-  CHECK_FAILS(mv_fusion_attention(&key, &key, &prob, &prob, &prob), MV_E_ARGUMENT);
+  CHECK_FAILS(mv_fusion_attention(&key, &key, &prob, &prob, &prob), MV_E_MISMATCH);
   if (CHECK_OK(mv_fusion_forward(fusion, &image, &prob, &prob, &attn, 0.5f, 0.5f, &logit)))
     CHECK(logit.n == 1 && logit.c == 1 && logit.h == 32 && logit.w == 48, "logit shape");
   CHECK_FAILS(mv_fusion_forward(NULL, &image, &prob, &prob, &attn, 0.5f, 0.5f, &logit),
@@ -124,7 +124,7 @@ static void test_validation(void) {
   CHECK_FAILS(mv_fusion_forward(fusion, &image, &prob, &prob, &attn, NAN, 0.5f, &logit),
               MV_E_ARGUMENT);
   CHECK_FAILS(mv_fusion_forward(fusion, &image, &prob, &prob, &attn, 0.5f, 0.5f, &image),
-              MV_E_ARGUMENT);
+              MV_E_MISMATCH);
   CHECK_FAILS(mv_s2m_forward(NULL, &image, &prob, NULL), MV_E_ARGUMENT);
 
   mv_tensor_free(&image);

@@ -281,8 +281,8 @@ static void test_example_video(void) {
   /* Random access without a cache gives the same pixels as sequential decoding. */
   v = open_video(path, 480, 1);
   if (v) {
-    int order[] = {90, 7, 116, 45};
-    for (int k = 0; k < 4; k++) {
+    int order[] = {7, 116, 45}; /* forward, to the last frame, then back (one key frame) */
+    for (int k = 0; k < 3; k++) {
       const uint8_t *rgb = NULL;
       if (CHECK_OK(mv_video_frame(v, order[k], &rgb)))
         CHECK(hash_bytes(rgb, bytes) == hashes[order[k]], "example random access frame %d",

@@ -1,6 +1,6 @@
 -- mivos.cdef: the declarations of core/mivos.h for ffi.cdef, in header order
 -- and with the header's comments left out (read them in core/mivos.h).
--- tests/lua/test_cdef.lua compares every declaration here with the header:
+-- tests/lua/test_lua_cdef.lua compares every declaration here with the header:
 -- when the header changes, copy the changed declarations here verbatim.
 return [==[
 typedef enum mv_status {
@@ -180,6 +180,46 @@ void mv_video_writer_close(mv_video_writer *writer);
 
 const char *mv_video_writer_codec(const mv_video_writer *writer);
 
+typedef enum mv_network_kind {
+  MV_NETWORK_PROPAGATION = 0,
+  MV_NETWORK_FUSION = 1,
+  MV_NETWORK_S2M = 2
+} mv_network_kind;
+
+typedef struct mv_network mv_network;
+
+mv_status mv_network_open(mv_network_kind kind, const char *path, mv_network **out);
+
+mv_status mv_network_from_checkpoint(mv_network_kind kind, const mv_checkpoint *checkpoint,
+                                     mv_network **out);
+void mv_network_close(mv_network *network);
+
+typedef struct mv_frame_features mv_frame_features;
+mv_status mv_network_encode_query(mv_network *propagation, const uint8_t *rgb, int width,
+                                  int height, mv_frame_features **out);
+void mv_frame_features_free(mv_frame_features *features);
+
+typedef struct mv_memory_bank mv_memory_bank;
+mv_status mv_memory_bank_new(int objects, int capacity, int width, int height,
+                             mv_memory_bank **out);
+void mv_memory_bank_free(mv_memory_bank *bank);
+
+mv_status mv_network_memorize(mv_network *propagation, const uint8_t *rgb, int width, int height,
+                              const float *masks, mv_memory_bank *bank, int slot);
+
+mv_status mv_network_segment(mv_network *propagation, const mv_frame_features *query,
+                             const mv_memory_bank *bank, int frames, float *probabilities);
+
+mv_status mv_network_s2m(mv_network *s2m, const uint8_t *rgb, int width, int height,
+                         const float *previous, const uint8_t *positive, const uint8_t *negative,
+                         float *out);
+
+mv_status mv_network_fuse(mv_network *fusion, const uint8_t *rgb, int width, int height,
+                          const mv_frame_features *query, const mv_memory_bank *interacted,
+                          int slot, const float *previous, const float *current,
+                          const float *pos_diff, const float *neg_diff, int tc, int tr, int ti,
+                          float *out);
+
 typedef struct mv_session mv_session;
 
 typedef struct mv_session_options {
@@ -260,6 +300,7 @@ typedef mv_status (*mv_backend_fn)(void *user, const uint8_t *rgb, int width, in
                                    const uint8_t *negative, float *out);
 mv_status mv_backend_register(const char *name, mv_backend_fn fn, void *user);
 mv_status mv_backend_unregister(const char *name);
+
 void mv_backend_set_error(const char *message);
 
 enum {

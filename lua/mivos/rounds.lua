@@ -5,7 +5,8 @@
 --   rounds.read(path)                     -> doc       (JSON errors: FILE:LINE:COL: ...)
 --   rounds.parse(doc, {source, base_dir}) -> plan      (shape checks, no video needed)
 --   rounds.check(plan, video_info, backends) -> plan   (ranges; coordinates to pixels)
---   rounds.run(session, plan, {on_round = fn(i, round, text), on_progress = fn(i, done, total)})
+--   rounds.run(session, plan, {on_round = fn(i, round), on_propagate = fn(i, round),
+--                              on_progress = fn(i, done, total)})
 --   rounds.describe(round) -> "2 scribbles, 1 click"
 -- Errors are raised as strings "SOURCE: round N: what is wrong".
 --
@@ -22,17 +23,19 @@
 --   "rounds": [                        in order; a bare array is also accepted
 --     { "frame": 0, "object": 1,
 --       "undo": 1,                     first undo this many interactions of the frame
+--       "reset": true,                 then clear the frame's mask (undoable)
 --       "mask": "init.png",            label PNG (ids = objects), relative to this file
 --       "scribbles": [ {"points": [[x, y], ...], "positive": true, "thickness": 3} ],
 --       "clicks": [ {"x": 10, "y": 20, "positive": false} ],
 --       "polygon": [[x, y], ...], "erase": false, "brush": 0,
+--       "polygons": [[[x, y], ...], ...],   several polygons (same erase / brush)
 --       "region": [x0, y0, x1, y1], "margin": 0,   local control (scribbles, clicks)
 --       "interaction": "graphcut",     backend for this round's scribbles / clicks
 --       "propagate": true }            then propagate from the frame
 --   ]
 -- }
--- Within a round the steps run in the order undo, mask, scribbles, clicks,
--- polygon, propagate. Keys starting with "_" and "comment" are ignored.
+-- Within a round the steps run in the order undo, reset, mask, scribbles,
+-- clicks, polygon, propagate. Keys starting with "_" and "comment" are ignored.
 local json = require("mivos.json")
 
 local rounds = {}
@@ -120,9 +123,9 @@ function rounds.read(path)
 end
 
 local ROUND_KEYS = {
-  frame = true, object = true, undo = true, mask = true, scribbles = true, clicks = true,
-  polygon = true, erase = true, brush = true, region = true, margin = true,
-  interaction = true, propagate = true,
+  frame = true, object = true, undo = true, reset = true, mask = true, scribbles = true,
+  clicks = true, polygon = true, polygons = true, erase = true, brush = true, region = true,
+  margin = true, interaction = true, propagate = true,
 }
 
 function rounds.parse(doc, options)
@@ -174,6 +177,7 @@ function rounds.parse(doc, options)
       erase = want_bool(r.erase, "\"erase\"", where, false),
       brush = r.brush ~= nil and want_number(r.brush, "\"brush\"", where) or 0,
       margin = r.margin ~= nil and want_int(r.margin, "\"margin\"", where, 0) or 0,
+      reset = want_bool(r.reset, "\"reset\"", where, false),
     }
     if r.undo ~= nil then
       if r.undo == true then round.undo = 1
@@ -219,16 +223,24 @@ function rounds.parse(doc, options)
                             positive = want_bool(c.positive, what .. " \"positive\"", where, true) }
       end
     end
-    if r.polygon ~= nil then round.polygon = points(r.polygon, "\"polygon\"", where) end
+    if r.polygon ~= nil then round.polygons = { points(r.polygon, "\"polygon\"", where) } end
+    if r.polygons ~= nil then
+      round.polygons = round.polygons or {}
+      for k, p in ipairs(want_array(r.polygons, "\"polygons\"", where)) do
+        round.polygons[#round.polygons + 1] = points(p, string.format("polygon %d", k), where)
+      end
+    end
     if r.region ~= nil then
       local box = want_array(r.region, "\"region\"", where)
       if #box ~= 4 then fail(where, "\"region\" must be [x0, y0, x1, y1]") end
-      round.region = { want_number(box[1], "region x0", where), want_number(box[2], "region y0", where),
-                       want_number(box[3], "region x1", where), want_number(box[4], "region y1", where) }
+      round.region = { want_number(box[1], "region x0", where),
+                       want_number(box[2], "region y0", where),
+                       want_number(box[3], "region x1", where),
+                       want_number(box[4], "region y1", where) }
     end
-    if not (round.undo or round.mask or round.scribbles or round.clicks or round.polygon
-            or round.propagate) then
-      fail(where, "does nothing (give scribbles, clicks, polygon, mask, undo or propagate)")
+    if not ((round.undo or 0) > 0 or round.reset or round.mask or round.scribbles or round.clicks
+            or round.polygons or round.propagate) then
+      fail(where, "does nothing (give scribbles, clicks, polygon, mask, undo, reset or propagate)")
     end
     plan.rounds[i] = round
   end
@@ -265,7 +277,7 @@ function rounds.check(plan, info, backends)
       fail(where, "object %d is out of range (%d objects: 1..%d)", round.object, plan.objects,
            plan.objects)
     end
-    if round.scribbles or round.clicks or round.polygon then
+    if round.scribbles or round.clicks or round.polygons then
       max_object = math.max(max_object, round.object)
     end
     check_backend(round.interaction, where)
@@ -285,9 +297,9 @@ function rounds.check(plan, info, backends)
              info.height)
       end
     end
-    if round.polygon then
-      for k, p in ipairs(round.polygon) do round.polygon[k] = scale(p) end
-      if #round.polygon < (round.brush > 0 and 1 or 3) then
+    for _, polygon in ipairs(round.polygons or {}) do
+      for k, p in ipairs(polygon) do polygon[k] = scale(p) end
+      if #polygon < (round.brush > 0 and 1 or 3) then
         fail(where, "a polygon needs at least 3 points")
       end
     end
@@ -316,16 +328,18 @@ function rounds.describe(round)
     if n and n > 0 then parts[#parts + 1] = string.format("%d %s%s", n, word, n > 1 and "s" or "") end
   end
   add(round.undo, "undo")
+  if round.reset then parts[#parts + 1] = "reset" end
   if round.mask then parts[#parts + 1] = "mask " .. round.mask end
   add(round.scribbles and #round.scribbles, "scribble")
   add(round.clicks and #round.clicks, "click")
-  if round.polygon then parts[#parts + 1] = round.erase and "erase polygon" or "polygon" end
+  add(round.polygons and #round.polygons, round.erase and "erase polygon" or "polygon")
   if round.box then parts[#parts + 1] = "local region" end
   if round.propagate then parts[#parts + 1] = "propagate" end
   return table.concat(parts, ", ")
 end
 
 -- Runs the checked plan. options.on_round(i, round) before each round,
+-- options.on_propagate(i, round) when its propagation starts,
 -- options.on_progress(i, done, total) during its propagation,
 -- options.interaction = the default backend (restored after a round that
 -- names its own).
@@ -336,6 +350,7 @@ function rounds.run(session, plan, options)
     if options.on_round then options.on_round(i, round) end
     local f, k = round.frame, round.object
     for _ = 1, round.undo or 0 do session:undo(f) end
+    if round.reset then session:reset_frame(f) end
     if round.mask then session:load_mask(f, round.mask) end
     if round.interaction then session:set_interaction(round.interaction) end
     if round.scribbles then
@@ -349,8 +364,11 @@ function rounds.run(session, plan, options)
       session:click(f, k, c.x, c.y, c.positive, round.box)
     end
     if round.interaction then session:set_interaction(default) end
-    if round.polygon then session:draw(f, k, round.polygon, round.erase, round.brush) end
+    for _, polygon in ipairs(round.polygons or {}) do
+      session:draw(f, k, polygon, round.erase, round.brush)
+    end
     if round.propagate then
+      if options.on_propagate then options.on_propagate(i, round) end
       session:propagate(f, { on_progress = options.on_progress and function(done, total)
         options.on_progress(i, done, total)
       end })

@@ -12,5 +12,6 @@ int bench_io(int argc, char **argv);
 int bench_networks(int argc, char **argv);
 int bench_memory(int argc, char **argv);
 int bench_interaction(int argc, char **argv);
+int bench_labelprop(int argc, char **argv);
 
 #endif

@@ -34,7 +34,8 @@ static mv_status run_stride(int stride, int frames, bench_frames *f, const uint8
   mv_propagator prop;
   mv_fuser fuser;
   mv_engine *engine = NULL;
-  mv_engine_config config = {frames, 1, h, w, 5, 0};
+  mv_engine_config config = {
+      .frames = frames, .objects = 1, .height = h, .width = w, .memory_every = 5};
   mv_status s = mv_propagator_labelprop(&o, &prop);
   if (s == MV_OK) s = mv_fuser_linear(&fuser);
   if (s == MV_OK) s = mv_engine_create(&config, prop, &fuser, cached_source, f, &engine);

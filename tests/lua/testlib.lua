@@ -24,6 +24,18 @@ t.shared = absolute(os.getenv("MIVOS_SHARED") or (t.source .. "/../shared"))
 t.luajit = os.getenv("MIVOS_LUAJIT") or "luajit"
 package.path = t.dir .. "/?.lua;" .. t.source .. "/lua/?.lua;" .. package.path
 
+-- Under ASan (MIVOS_ASAN=1) the library is opened once more with
+-- RTLD_NODELETE so that it stays mapped after LuaJIT's dlclose at exit:
+-- LeakSanitizer runs after that and needs it to symbolise and suppress.
+if os.getenv("MIVOS_ASAN") == "1" and os.getenv("MIVOS_LIBRARY") then
+  local ffi = require("ffi")
+  pcall(ffi.cdef, "void *dlopen(const char *file, int mode);")
+  local RTLD_NOW, RTLD_GLOBAL, RTLD_NODELETE = 0x2, 0x100, 0x1000
+  for _, lib in ipairs({ os.getenv("MIVOS_LIBRARY"), "libOpenCL.so.1", "libpocl.so.2" }) do
+    ffi.C.dlopen(lib, RTLD_NOW + RTLD_GLOBAL + RTLD_NODELETE)
+  end
+end
+
 local current = "(top level)"
 
 local function report(ok, message, level)

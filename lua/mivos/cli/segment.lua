@@ -158,11 +158,11 @@ function M.run(args)
       report.rounds[i] = { frame = round.frame, object = round.object,
                            steps = rounds.describe(round) }
     end,
+    on_propagate = function(i, round)
+      bar = common.progress(string.format("round %d: propagating from frame %d", i,
+                                          round.frame), 0, { quiet = quiet })
+    end,
     on_progress = function(i, done, total)
-      if not bar then
-        bar = common.progress(string.format("round %d: propagating from frame %d", i,
-                                            plan.rounds[i].frame), total, { quiet = quiet })
-      end
       bar:update(done, total)
       report.rounds[i].seconds = sys.now() - round_start
     end,

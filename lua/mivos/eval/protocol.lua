@@ -9,11 +9,15 @@
 --               1..16), max_time (seconds per object, 240; 0 = none, clamped
 --               to 600), schedule ("mivos" = the 3-frame schedule of section 7,
 --               "free" = propagate at every interaction and let the robot pick
---               the worst frame each time), first_frame ("first" = frame 0,
+--               the worst frame each time), scribbles ("latest" = only this
+--               interaction's strokes, as MiVOS; "all" = every stroke given on
+--               the frame so far, later ones on top; section 4.2 leaves this
+--               to the algorithm), first_frame ("first" = frame 0,
 --               the protocol; "middle", "largest" for experiments),
 --               scribbles_dir (robot JSON per interaction, or nil),
 --               masks_dir (final masks as palette PNGs, or nil),
---               on_interaction(record, interaction) (progress, or nil)
+--               on_interaction(record, interaction) (after each one, or nil),
+--               on_progress(record, frame, done, total) (during propagation)
 --     record:   { name, frames, width, height, objects, first_frame,
 --                 initial_strokes, setup_seconds, wall_seconds, stopped_by,
 --                 interactions = { [i] = { interaction, frame, propagated,
@@ -70,6 +74,10 @@ local function clamp_options(options)
   o.max_interactions = math.max(1, math.min(16, math.floor(o.max_interactions or 8)))
   o.max_time = o.max_time == nil and 240 or math.min(600, o.max_time)
   if o.max_time <= 0 then o.max_time = nil end
+  o.scribbles = o.scribbles or "latest"
+  if o.scribbles ~= "latest" and o.scribbles ~= "all" then
+    fail("scribbles '%s': expected latest or all", tostring(o.scribbles))
+  end
   o.schedule = o.schedule or "mivos"
   if o.schedule ~= "mivos" and o.schedule ~= "free" then
     fail("schedule '%s': expected mivos or free", tostring(o.schedule))
@@ -78,9 +86,9 @@ local function clamp_options(options)
 end
 protocol.clamp_options = clamp_options
 
-function protocol.run_sequence(seq, options)
-  local o = clamp_options(options)
-  local N = o.max_interactions
+-- Checks a sequence's folders without reading pixels: the frame and mask
+-- lists (equal counts); returns the mask names and the frame folder.
+function protocol.check_sequence(seq)
   local name = seq.name
   local frames_dir = sys.join(seq.frames_dir, name)
   local masks_dir = sys.join(seq.masks_dir, name)
@@ -95,6 +103,14 @@ function protocol.run_sequence(seq, options)
     fail("sequence '%s': %d frames in '%s' but %d masks in '%s' (every frame needs its mask)",
          name, #frame_names, frames_dir, #mask_names, masks_dir)
   end
+  return mask_names, frames_dir, masks_dir
+end
+
+function protocol.run_sequence(seq, options)
+  local o = clamp_options(options)
+  local N = o.max_interactions
+  local name = seq.name
+  local mask_names, frames_dir, masks_dir = protocol.check_sequence(seq)
 
   -- Service side: ground truth.
   local W, H = mivos.mask_size(sys.join(masks_dir, mask_names[1]))
@@ -117,12 +133,6 @@ function protocol.run_sequence(seq, options)
     weights = o.weights, device = o.device,
   })
   local sinfo = session:info()
-  if sinfo.interaction == "" then
-    -- TEMPORARY: core/session.c copies the backend name onto itself
-    -- (snprintf with overlapping buffers) and ends up with ""; name it again.
-    session:set_interaction(o.interaction or (o.weights and "s2m" or "graphcut"))
-    sinfo = session:info()
-  end
   local setup_seconds = sys.now() - setup_start
 
   local pred = ffi.new("uint8_t[?]", T * plane)         -- the submitted volume
@@ -131,6 +141,7 @@ function protocol.run_sequence(seq, options)
   local used = ffi.new("uint8_t[?]", T)                  -- U of section 4.3
   local labels16 = ffi.new("int16_t[?]", plane)
   local positive, negative = ffi.new("uint8_t[?]", plane), ffi.new("uint8_t[?]", plane)
+  local history = {}                                     -- frame -> strokes so far ("all")
 
   local function score_frames(first, last)
     for t = first, last do
@@ -142,7 +153,7 @@ function protocol.run_sequence(seq, options)
 
   local record = {
     name = name, frames = T, width = W, height = H, objects = K, setup_seconds = setup_seconds,
-    interaction_backend = sinfo.interaction, propagation = sinfo.propagation,
+    interaction = sinfo.interaction, propagation = sinfo.propagation,
     fusion = sinfo.fusion, interactions = {},
   }
 
@@ -173,8 +184,22 @@ function protocol.run_sequence(seq, options)
       local t0 = sys.now()
       if strokes > 0 then
         robot.rasterize(scribble, W, H, labels16)
+        local map = labels16
+        if o.scribbles == "all" then
+          -- every stroke given on this frame so far, later ones on top
+          map = history[frame]
+          if map == nil then
+            map = ffi.new("int16_t[?]", plane)
+            ffi.copy(map, labels16, plane * 2)
+            history[frame] = map
+          else
+            for p = 0, plane - 1 do
+              if labels16[p] ~= -1 then map[p] = labels16[p] end
+            end
+          end
+        end
         for k = 1, K do
-          local has_pos, has_neg = robot.maps(labels16, W, H, k, positive, negative)
+          local has_pos, has_neg = robot.maps(map, W, H, k, positive, negative)
           if has_pos or has_neg then
             session:interact_maps(frame, k, has_pos and positive or nil,
                                   has_neg and negative or nil)
@@ -182,7 +207,21 @@ function protocol.run_sequence(seq, options)
         end
       end
       if propagate then
-        session:propagate(frame)
+        -- Past the time limit the submission would be discarded anyway:
+        -- stop the propagation there instead of finishing it.
+        local completed = session:propagate(frame, {
+          on_progress = function(done, total)
+            if o.on_progress then o.on_progress(record, frame, done, total) end
+            return limit ~= nil and sys.now() - sample_start > limit
+          end,
+        })
+        if not completed then
+          record.interactions[i] = { interaction = i, frame = frame, propagated = true,
+                                     strokes = strokes, seconds = sys.now() - t0,
+                                     scored = false, discarded = true }
+          record.stopped_by = "max_time"
+          break
+        end
         for t = 0, T - 1 do mivos.check(mivos.C.mv_session_labels(session:handle(), t, pred + t * plane)) end
       else
         -- Only the interacted frame changes (section 7): the rest of the

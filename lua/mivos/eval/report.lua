@@ -193,8 +193,8 @@ function report.table(r, res)
                      fmt(res.jf.final, 4), fmt(res.j.final, 4), fmt(res.f.final, 4), n))
   line(string.format("mean J&F over interactions    %s", fmt(res.jf.count_mean, 4)))
   line(string.format("mean seconds per interaction  %s", fmt(res.mean_seconds, 3)))
-  line(string.format("(%d sequences; AUC and @60s over the time axis up to t_G = %g s%s)",
-                     #r.sequences, res.t_G,
+  line(string.format("(%d sequence%s; AUC and @60s over the time axis up to t_G = %g s%s)",
+                     #r.sequences, #r.sequences == 1 and "" or "s", res.t_G,
                      r.machine and r.machine.device and ("; device: " .. r.machine.device) or ""))
   for _, s in ipairs(r.sequences) do
     for i = 1, n do
