@@ -1,6 +1,7 @@
 /* The "local" backend: the official GUI's local control. The inner backend
- * runs on a crop around a box (grown by a margin, clamped to the frame); its
- * result is stitched back into the previous mask without a 3-pixel border,
+ * runs on a crop around a box (grown by a margin for context, clamped to the
+ * frame); the box part of its result is stitched back into the previous
+ * mask without a 3-pixel border,
  * because results near a crop's edge lack context (the official
  * LocalInteraction trims the same 3 pixels on every side, frame edge or
  * not, when the region is larger than 7 x 7, and stitches it whole
@@ -59,10 +60,12 @@ static mv_status local_run(void *self, const mv_interaction_input *in, float *ou
       memcpy(out, in->previous, (size_t)W * H * sizeof *out);
     else
       memset(out, 0, (size_t)W * H * sizeof *out);
-    int t = (cx1 - cx0 > 2 * TRIM && cy1 - cy0 > 2 * TRIM) ? TRIM : 0;
-    for (int y = t; y < ch - t; y++)
-      memcpy(out + (size_t)(cy0 + y) * W + cx0 + t, result + (size_t)y * cw + t,
-             (size_t)(cw - 2 * t) * sizeof *out);
+    /* Only the box goes back (the margin is context), less the trim. */
+    int t = (l->x1 - l->x0 > 2 * TRIM && l->y1 - l->y0 > 2 * TRIM) ? TRIM : 0;
+    int bx0 = l->x0 + t, bx1 = l->x1 - t;
+    for (int y = l->y0 + t; y <= l->y1 - t; y++)
+      memcpy(out + (size_t)y * W + bx0, result + (size_t)(y - cy0) * cw + (bx0 - cx0),
+             (size_t)(bx1 - bx0 + 1) * sizeof *out);
   }
   free(rgb);
   free(pos);

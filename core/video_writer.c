@@ -96,6 +96,10 @@ mv_status mv_video_writer_open(const char *path, int width, int height, double f
                path);
   MV_CHECK_ARG(isfinite(fps) && fps > 0 && fps <= 1000,
                "%s: fps %g out of range (0, 1000] (writing '%s')", fn, fps, path);
+  /* Encoders (libx264) print statistics at FFmpeg's default INFO level;
+   * errors reach the caller as statuses, so keep FFmpeg to warnings unless
+   * the application chose a level itself. */
+  if (av_log_get_level() == AV_LOG_INFO) av_log_set_level(AV_LOG_WARNING);
   mv_video_writer_options opt = {0};
   if (options) opt = *options;
   MV_CHECK_ARG(opt.quality >= 0 && opt.quality <= 63 && opt.gop >= 0 && opt.max_b_frames <= 16,
