@@ -55,11 +55,16 @@ typedef struct mv_labelprop_options {
                              (0: the dense read over every memory cell) */
 } mv_labelprop_options;
 
-/* The defaults measured on DAVIS (see tests/test_labelprop.c). */
+/* stride 4, top_k 50, colour_weight 0.5, position_weight 0.25, window 8,
+ * tile 8: chosen on the 10 DAVIS 2016 sequences of shared/data at 480p
+ * (ground truth of frame 0 propagated, mean J): 0.851 over frames 1..9 and
+ * 0.767 over 1..29; stride 8 at the same pixel scale: 0.827 and 0.736 at
+ * about 4x the speed (bench labelprop). */
 void mv_labelprop_options_default(mv_labelprop_options *options);
 
 /* options may be NULL (defaults). The module has no query key for fusion
- * attention (query_key returns NULL): pair it with `linear` fusion. */
+ * attention (query_key is NULL): `linear` fusion needs none, a fuser that
+ * does must compute its own. */
 mv_status mv_propagator_labelprop(const mv_labelprop_options *options, mv_propagator *out);
 
 /* Linear fusion (the MiVOS paper's linear-blending baseline): with the
@@ -71,7 +76,9 @@ mv_status mv_propagator_labelprop(const mv_labelprop_options *options, mv_propag
  * The new propagation dominates near the new interaction tr, the previous
  * round near the older interaction tc. A convex combination of two
  * distributions is a distribution, so the result needs no re-aggregation
- * (re-aggregating would sharpen already aggregated probabilities). */
+ * (re-aggregating would sharpen already aggregated probabilities). Fails
+ * with MV_E_ARGUMENT unless ti lies strictly between tc and tr and both
+ * inputs have the same (k+1) x 1 x H x W shape; out: empty or that shape. */
 mv_status mv_fuser_linear(mv_fuser *out);
 
 #endif

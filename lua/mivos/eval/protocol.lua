@@ -216,6 +216,7 @@ function protocol.run_sequence(seq, options)
           end,
         })
         if not completed then
+          io.stderr:write("DEBUG propagate stopped: limit=", tostring(limit), " elapsed=", tostring(sys.now() - sample_start), "\n")
           record.interactions[i] = { interaction = i, frame = frame, propagated = true,
                                      strokes = strokes, seconds = sys.now() - t0,
                                      scored = false, discarded = true }
