@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "aggregate.h"
 #include "error.h"
 #include "memory_read.h"
 #include "net_loader.h"
@@ -184,4 +185,38 @@ mv_status mv_fusion_forward(const mv_fusion *net, const mv_tensor *image, const 
   mv_tensor_free(&r2);
   if (st != MV_OK) return mv_fail_context(st, "%s", fn);
   return MV_OK;
+}
+
+mv_status mv_fusion_fuse_frame(const mv_fusion *net, const mv_tensor *image, const mv_tensor *keys,
+                               const mv_tensor *query_key, const mv_tensor *previous,
+                               const mv_tensor *current, const mv_tensor *pos_diff,
+                               const mv_tensor *neg_diff, int tc, int tr, int ti, mv_tensor *out) {
+  MV_CHECK_ARG(net && image && keys && query_key && previous && current && pos_diff && neg_diff &&
+                   out,
+               "mv_fusion_fuse_frame: NULL argument");
+  MV_CHECK_ARG(tc != tr, "mv_fusion_fuse_frame: tc and tr are both %d", tc);
+  /* nc and nr are Python floats turned into float32, as the official code. */
+  const float nc = (float)(fabs((double)tc - ti) / fabs((double)tc - tr));
+  const float nr = (float)(fabs((double)tr - ti) / fabs((double)tc - tr));
+  const int k = keys->n;
+  mv_tensor prob = {0};
+  mv_status s = mv_tensor_new(&prob, k, 1, image->h, image->w);
+  for (int i = 0; i < k && s == MV_OK; i++) {
+    /* Object i + 1 is channel i + 1 of the probabilities (0 is the background). */
+    mv_tensor key, p, n, prev, curr, object_prob, attn = {0}, logit = {0};
+    s = mv_tensor_view(keys, i, 1, 0, keys->c, &key);
+    if (s == MV_OK) s = mv_tensor_view(pos_diff, i + 1, 1, 0, 1, &p);
+    if (s == MV_OK) s = mv_tensor_view(neg_diff, i + 1, 1, 0, 1, &n);
+    if (s == MV_OK) s = mv_tensor_view(previous, i + 1, 1, 0, 1, &prev);
+    if (s == MV_OK) s = mv_tensor_view(current, i + 1, 1, 0, 1, &curr);
+    if (s == MV_OK) s = mv_tensor_view(&prob, i, 1, 0, 1, &object_prob);
+    if (s == MV_OK) s = mv_fusion_attention(&key, query_key, &p, &n, &attn);
+    if (s == MV_OK) s = mv_fusion_forward(net, image, &prev, &curr, &attn, nc, nr, &logit);
+    if (s == MV_OK) s = mv_sigmoid(&logit, &object_prob);
+    mv_tensor_free(&attn);
+    mv_tensor_free(&logit);
+  }
+  if (s == MV_OK) s = mv_aggregate(&prob, 0, out);
+  mv_tensor_free(&prob);
+  return s;
 }

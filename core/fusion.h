@@ -25,4 +25,15 @@ mv_status mv_fusion_forward(const mv_fusion *net, const mv_tensor *image, const 
                             const mv_tensor *curr_prob, const mv_tensor *attn, float nc, float nr,
                             mv_tensor *logit);
 
+/* The official fuse_one_frame for k objects at frame ti between the earlier
+ * interacted frame tc and the new one tr: per object the attention from
+ * frame tr (keys: k x 128 x h x w, its memory keys), FusionNet on [image,
+ * previous, current, attention, nc, nr], sigmoid; then the soft
+ * aggregation. previous, current, pos_diff, neg_diff: (k+1) x 1 x H x W,
+ * background first. out: (k+1) x 1 x H x W. */
+mv_status mv_fusion_fuse_frame(const mv_fusion *net, const mv_tensor *image, const mv_tensor *keys,
+                               const mv_tensor *query_key, const mv_tensor *previous,
+                               const mv_tensor *current, const mv_tensor *pos_diff,
+                               const mv_tensor *neg_diff, int tc, int tr, int ti, mv_tensor *out);
+
 #endif

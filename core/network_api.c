@@ -2,7 +2,6 @@
  * frames and masks in, host probabilities out, at the frame's own size. The
  * padding to a multiple of 16 (the official rule, mv_padding_for) and the
  * crop back happen here; features and memory stay on the device. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,35 +335,6 @@ static mv_status slot_keys(const mv_memory_bank *bank, int slot, int h16, int w1
                      "clEnqueueCopyBufferRect (memory bank keys)");
 }
 
-/* The official fuse_one_frame on padded device tensors: per object the
- * attention from frame tr, FusionNet, sigmoid; then the soft aggregation. */
-static mv_status fuse_objects(const mv_fusion *net, const mv_tensor *image,
-                              const mv_tensor *keys, const mv_tensor *query_key,
-                              const mv_tensor *probs, float nc, float nr, mv_tensor *out) {
-  const int k = keys->n;
-  const mv_tensor *previous = &probs[0], *current = &probs[1], *pos = &probs[2], *neg = &probs[3];
-  mv_tensor prob = {0};
-  mv_status s = mv_tensor_new(&prob, k, 1, image->h, image->w);
-  for (int i = 0; i < k && s == MV_OK; i++) {
-    /* Object i + 1 is channel i + 1 of the probabilities (0 is the background). */
-    mv_tensor key, p, n, prev, curr, object_prob, attn = {0}, logit = {0};
-    s = mv_tensor_view(keys, i, 1, 0, MV_KEY_DIM, &key);
-    if (s == MV_OK) s = mv_tensor_view(pos, i + 1, 1, 0, 1, &p);
-    if (s == MV_OK) s = mv_tensor_view(neg, i + 1, 1, 0, 1, &n);
-    if (s == MV_OK) s = mv_tensor_view(previous, i + 1, 1, 0, 1, &prev);
-    if (s == MV_OK) s = mv_tensor_view(current, i + 1, 1, 0, 1, &curr);
-    if (s == MV_OK) s = mv_tensor_view(&prob, i, 1, 0, 1, &object_prob);
-    if (s == MV_OK) s = mv_fusion_attention(&key, query_key, &p, &n, &attn);
-    if (s == MV_OK) s = mv_fusion_forward(net, image, &prev, &curr, &attn, nc, nr, &logit);
-    if (s == MV_OK) s = mv_sigmoid(&logit, &object_prob);
-    mv_tensor_free(&attn);
-    mv_tensor_free(&logit);
-  }
-  if (s == MV_OK) s = mv_aggregate(&prob, 0, out);
-  mv_tensor_free(&prob);
-  return s;
-}
-
 mv_status mv_network_fuse(mv_network *fusion, const uint8_t *rgb, int width, int height,
                           const mv_frame_features *query, const mv_memory_bank *interacted,
                           int slot, const float *previous, const float *current,
@@ -387,10 +357,6 @@ mv_status mv_network_fuse(mv_network *fusion, const uint8_t *rgb, int width, int
   for (int i = 0; i < 4; i++) MV_CHECK_ARG(host[i], "%s: %s is NULL", fn, names[i]);
   MV_CHECK_ARG(out, "%s: out is NULL", fn);
   MV_CHECK_ARG(tc != tr, "%s: tc and tr are both %d (the distances divide by |tc - tr|)", fn, tc);
-  /* nc and nr are Python floats turned into float32, as the official code. */
-  const float nc = (float)(fabs((double)tc - ti) / fabs((double)tc - tr));
-  const float nr = (float)(fabs((double)tr - ti) / fabs((double)tc - tr));
-
   const mv_padding pad = mv_padding_for(height, width, 16);
   const int k1 = interacted->objects + 1;
   mv_tensor image = {0}, keys = {0}, fused = {0}, probs[4] = {{0}, {0}, {0}, {0}};
@@ -399,7 +365,8 @@ mv_status mv_network_fuse(mv_network *fusion, const uint8_t *rgb, int width, int
     s = mv_preprocess_masks(host[i], k1, height, width, pad, &probs[i]);
   if (s == MV_OK) s = slot_keys(interacted, slot, query->query.k16.h, query->query.k16.w, &keys);
   if (s == MV_OK)
-    s = fuse_objects(fusion->fusion, &image, &keys, &query->query.k16, probs, nc, nr, &fused);
+    s = mv_fusion_fuse_frame(fusion->fusion, &image, &keys, &query->query.k16, &probs[0],
+                             &probs[1], &probs[2], &probs[3], tc, tr, ti, &fused);
   if (s == MV_OK) s = crop_download(&fused, pad, out);
   mv_tensor_free(&image);
   mv_tensor_free(&keys);

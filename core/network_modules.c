@@ -1,9 +1,7 @@
 /* The official networks as engine modules: propagation (query encoder,
  * memory encoder, top-k read, decoder) and difference-aware fusion. */
-#include <math.h>
 #include <stdlib.h>
 
-#include "aggregate.h"
 #include "engine.h"
 #include "error.h"
 #include "fusion.h"
@@ -76,7 +74,6 @@ static mv_status own_keys(const network_fuser *f, const mv_fusion_input *in, mv_
 
 static mv_status network_fuse(void *self, const mv_fusion_input *in, mv_tensor *out) {
   const network_fuser *f = self;
-  int k = in->current->n - 1;
   mv_tensor own_key = {0};
   mv_query own_query = {0};
   if (!in->query_key || in->interacted_key->c != MV_KEY_DIM) {
@@ -94,30 +91,9 @@ static mv_status network_fuse(void *self, const mv_fusion_input *in, mv_tensor *
     mv_query_free(&own_query);
     return s;
   }
-  /* nc and nr are Python floats turned into float32, as the official code. */
-  float nc = (float)(fabs((double)(in->tc - in->ti)) / fabs((double)(in->tc - in->tr)));
-  float nr = (float)(fabs((double)(in->tr - in->ti)) / fabs((double)(in->tc - in->tr)));
-  mv_tensor prob = {0};
-  MV_TRY(mv_tensor_new(&prob, k, 1, in->current->h, in->current->w));
-  mv_status s = MV_OK;
-  for (int obj = 1; obj <= k && s == MV_OK; obj++) {
-    mv_tensor key, pos, neg, previous, current, object_prob, attn = {0}, logit = {0};
-    s = mv_tensor_view(in->interacted_key, obj - 1, 1, 0, in->interacted_key->c, &key);
-    if (s == MV_OK) s = mv_tensor_view(in->pos_diff, obj, 1, 0, 1, &pos);
-    if (s == MV_OK) s = mv_tensor_view(in->neg_diff, obj, 1, 0, 1, &neg);
-    if (s == MV_OK) s = mv_tensor_view(in->previous, obj, 1, 0, 1, &previous);
-    if (s == MV_OK) s = mv_tensor_view(in->current, obj, 1, 0, 1, &current);
-    if (s == MV_OK) s = mv_tensor_view(&prob, obj - 1, 1, 0, 1, &object_prob);
-    if (s == MV_OK) s = mv_fusion_attention(&key, in->query_key, &pos, &neg, &attn);
-    if (s == MV_OK)
-      s = mv_fusion_forward(f->fusion, in->image, &previous, &current, &attn, nc, nr, &logit);
-    if (s == MV_OK) s = mv_sigmoid(&logit, &object_prob);
-    mv_tensor_free(&attn);
-    mv_tensor_free(&logit);
-  }
-  if (s == MV_OK) s = mv_aggregate(&prob, 0, out);
-  mv_tensor_free(&prob);
-  return s;
+  return mv_fusion_fuse_frame(f->fusion, in->image, in->interacted_key, in->query_key,
+                              in->previous, in->current, in->pos_diff, in->neg_diff, in->tc,
+                              in->tr, in->ti, out);
 }
 
 static void network_fuser_destroy(void *self) { free(self); }

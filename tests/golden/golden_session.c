@@ -120,7 +120,7 @@ int golden_case_session(const golden_ctx *ctx) {
       if (!mask) break;
       if (!engine) {
         k = (int)mask->shape[0] - 1;
-        mv_engine_config config = {T, k, h, w, every ? (int)every->number : 5, 0};
+        mv_engine_config config = {T, k, h, w, every ? (int)every->number : 5, 0, 0, 0};
         mv_propagator propagator;
         mv_fuser fuser;
         CHECK_OK(mv_propagator_network(prop, &propagator));

@@ -270,7 +270,7 @@ function M.run(args)
     end
     report.add_sequence(r, rec)
     if rec.stopped_by and not quiet then
-      common.note("  %s: stopped by the time limit (%g s per object)", name, popts.max_time)
+      common.note("  %s: stopped by the time limit (%g s per object)", name, popts.max_time or 0)
     end
     r.wall_seconds = sys.now() - t_start
     text = write_outputs(report, r, out, quiet)

@@ -211,12 +211,16 @@ function protocol.run_sequence(seq, options)
         -- stop the propagation there instead of finishing it.
         local completed = session:propagate(frame, {
           on_progress = function(done, total)
-            if o.on_progress then o.on_progress(record, frame, done, total) end
+            -- a display problem must not end the evaluation
+            if o.on_progress then pcall(o.on_progress, record, frame, done, total) end
             return limit ~= nil and sys.now() - sample_start > limit
           end,
         })
         if not completed then
-          io.stderr:write("DEBUG propagate stopped: limit=", tostring(limit), " elapsed=", tostring(sys.now() - sample_start), "\n")
+          if limit == nil then
+            fail("sequence '%s': the propagation from frame %d stopped before its end", name,
+                 frame)
+          end
           record.interactions[i] = { interaction = i, frame = frame, propagated = true,
                                      strokes = strokes, seconds = sys.now() - t0,
                                      scored = false, discarded = true }
