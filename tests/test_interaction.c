@@ -680,8 +680,8 @@ static void test_local(void) {
   }
   mock state = {0};
   mv_interactor inner = {&mock_ops, &state, "mock"}, local = {0};
-  /* Box x 20..35, y 10..25, margin 4 -> crop x 16..39, y 6..29 (24 x 24),
-   * stitched x 19..36, y 9..26. */
+  /* Box x 20..35, y 10..25, margin 4 -> crop x 16..39, y 6..29 (24 x 24);
+   * only the box less 3 pixels goes back: x 23..32, y 13..22. */
   CHECK_OK(mv_interactor_local(inner, 20, 10, 35, 25, 4, &local));
   mv_interaction_input in = {rgb, W, H, prev, NULL, NULL};
   CHECK_OK(mv_interactor_run(&local, &in, out));
@@ -691,14 +691,14 @@ static void test_local(void) {
   for (int y = 0; y < H; y++)
     for (int x = 0; x < W; x++) {
       int i = y * W + x;
-      int stitched = x >= 19 && x <= 36 && y >= 9 && y <= 26;
+      int stitched = x >= 23 && x <= 32 && y >= 13 && y <= 22;
       if (stitched)
         inside_ok &= out[i] == rgb[3 * i] / 255.0f;
       else
         outside_ok &= out[i] == prev[i];
     }
-  CHECK(inside_ok, "local: inside the trimmed crop the output is the inner result, aligned");
-  CHECK(outside_ok, "local: outside the trimmed crop (incl. the 3-pixel border) it is previous");
+  CHECK(inside_ok, "local: inside the trimmed box the output is the inner result, aligned");
+  CHECK(outside_ok, "local: outside the trimmed box (margin and 3-pixel border) it is previous");
 
   /* At the frame corner the border is trimmed too (official behaviour). */
   mv_interactor corner = {0};
@@ -709,8 +709,8 @@ static void test_local(void) {
   CHECK(state.last_w == 26 && state.last_h == 21, "corner crop clamped to 26x21 (%dx%d)",
         state.last_w, state.last_h);
   CHECK(out[0] == 0 && out[2 * W + 2] == 0 && out[3 * W + 3] == rgb[3 * (3 * W + 3)] / 255.0f &&
-            out[17 * W + 22] == rgb[3 * (17 * W + 22)] / 255.0f && out[18 * W + 22] == 0 &&
-            out[17 * W + 23] == 0,
+            out[12 * W + 17] == rgb[3 * (12 * W + 17)] / 255.0f && out[13 * W + 17] == 0 &&
+            out[12 * W + 18] == 0,
         "corner: trimmed 3 pixels at the frame edge, zeros outside without previous");
 
   /* A small crop (<= 7 pixels wide) is stitched whole. */
