@@ -349,7 +349,7 @@ t.case("eval: the time limit fills the rest (section 4.4); the free schedule", f
   t.check(out:find("*", 1, true) ~= nil, "the table marks unscored interactions")
 
   out_dir = tmp .. "/eval-free"
-  code, out, err = mivos_cmd("eval " .. t.quote(root) .. " -q --schedule free "
+  code, out, err = mivos_cmd("eval " .. t.quote(root) .. " -q --schedule free --max-time 0 "
                              .. "--max-interactions 3 --out " .. t.quote(out_dir))
   t.eq(code, 0, "free schedule exit code (" .. err .. ")")
   r = json.read_file(out_dir .. "/report.json")
@@ -360,6 +360,16 @@ t.case("eval: the time limit fills the rest (section 4.4); the free schedule", f
   end
   t.check(s.interactions[3].frame ~= s.interactions[2].frame,
           "the robot never draws twice on a frame it chose (U of section 4.3)")
+  -- --max-time 0: no limit; t_G = N x the largest single timing
+  local largest = 0
+  for _, it in ipairs(s.interactions) do largest = math.max(largest, it.seconds) end
+  t.eq(r.options.max_time, 0, "no limit recorded")
+  t.near(r.summary.t_G, 3 * largest, 1e-5, "t_G without a limit")
+  local protocol = require("mivos.eval.protocol")
+  local twice = protocol.clamp_options(protocol.clamp_options({ max_time = 0 }))
+  t.eq(twice.max_time, 0, "clamping twice keeps 'no limit'")
+  t.eq(protocol.clamp_options({}).max_time, 240, "default 240 s")
+  t.eq(protocol.clamp_options({ max_time = 900 }).max_time, 600, "clamped to 600 s")
 end)
 
 t.case("eval: bad input exits non-zero with one line", function()

@@ -226,7 +226,7 @@ function M.run(args)
     options = {
       interaction = interaction, propagation = options.propagation, fusion = options.fusion,
       weights = options.weights, schedule = popts.schedule, scribbles = scribbles,
-      max_interactions = popts.max_interactions, max_time = popts.max_time or 0,
+      max_interactions = popts.max_interactions, max_time = popts.max_time,
       first_frame = popts.first_frame, resolution = options.resolution or "480p",
     },
   })
@@ -270,7 +270,7 @@ function M.run(args)
     end
     report.add_sequence(r, rec)
     if rec.stopped_by and not quiet then
-      common.note("  %s: stopped by the time limit (%g s per object)", name, popts.max_time or 0)
+      common.note("  %s: stopped by the time limit (%g s per object)", name, popts.max_time)
     end
     r.wall_seconds = sys.now() - t_start
     text = write_outputs(report, r, out, quiet)

@@ -7,7 +7,7 @@
 --     options:  interaction, propagation, fusion, weights, device (session
 --               options; nil = defaults), max_interactions (8, clamped to
 --               1..16), max_time (seconds per object, 240; 0 = none, clamped
---               to 600), schedule ("mivos" = the 3-frame schedule of section 7,
+--               to 600; clamping is idempotent), schedule ("mivos" = the 3-frame schedule of section 7,
 --               "free" = propagate at every interaction and let the robot pick
 --               the worst frame each time), scribbles ("latest" = only this
 --               interaction's strokes, as MiVOS; "all" = every stroke given on
@@ -72,8 +72,8 @@ local function clamp_options(options)
   local o = {}
   for k, v in pairs(options or {}) do o[k] = v end
   o.max_interactions = math.max(1, math.min(16, math.floor(o.max_interactions or 8)))
-  o.max_time = o.max_time == nil and 240 or math.min(600, o.max_time)
-  if o.max_time <= 0 then o.max_time = nil end
+  -- 0 = no limit (kept as 0, so that clamping twice changes nothing)
+  o.max_time = math.max(0, math.min(600, o.max_time == nil and 240 or o.max_time))
   o.scribbles = o.scribbles or "latest"
   if o.scribbles ~= "latest" and o.scribbles ~= "all" then
     fail("scribbles '%s': expected latest or all", tostring(o.scribbles))
@@ -135,7 +135,8 @@ function protocol.run_sequence(seq, options)
   local sinfo = session:info()
   local setup_seconds = sys.now() - setup_start
 
-  local pred = ffi.new("uint8_t[?]", T * plane)         -- the submitted volume
+  local pred = ffi.new("uint8_t[?]", T * plane)         -- the last scored submission
+  local submitted = ffi.new("uint8_t[?]", T * plane)    -- read back, before the limit check
   local j = ffi.new("double[?]", T * K)                  -- per frame and object
   local f = ffi.new("double[?]", T * K)
   local used = ffi.new("uint8_t[?]", T)                  -- U of section 4.3
@@ -165,7 +166,7 @@ function protocol.run_sequence(seq, options)
   record.initial_strokes = scribble.stroke_count
 
   local sample_start = sys.now()
-  local limit = o.max_time and o.max_time * K or nil
+  local limit = o.max_time > 0 and o.max_time * K or nil
   local ok, err = pcall(function()
     for i = 1, N do
       if limit and sys.now() - sample_start > limit then
@@ -227,11 +228,13 @@ function protocol.run_sequence(seq, options)
           record.stopped_by = "max_time"
           break
         end
-        for t = 0, T - 1 do mivos.check(mivos.C.mv_session_labels(session:handle(), t, pred + t * plane)) end
+        for t = 0, T - 1 do
+          mivos.check(mivos.C.mv_session_labels(session:handle(), t, submitted + t * plane))
+        end
       else
         -- Only the interacted frame changes (section 7): the rest of the
         -- submitted volume is the previous result.
-        mivos.check(mivos.C.mv_session_labels(session:handle(), frame, pred + frame * plane))
+        mivos.check(mivos.C.mv_session_labels(session:handle(), frame, submitted + frame * plane))
       end
       local t1 = sys.now()
       -- ------------------------------
@@ -245,7 +248,13 @@ function protocol.run_sequence(seq, options)
         break
       end
       it.scored = true
-      if propagate then score_frames(0, T - 1) else score_frames(frame, frame) end
+      if propagate then
+        ffi.copy(pred, submitted, T * plane)
+        score_frames(0, T - 1)
+      else
+        ffi.copy(pred + frame * plane, submitted + frame * plane, plane)
+        score_frames(frame, frame)
+      end
       it.objects = {}
       local sj, sf = 0, 0
       for k = 1, K do
@@ -269,6 +278,7 @@ function protocol.run_sequence(seq, options)
         local candidates = propagate and {} or { frame }
         frame = robot.next_frame(j, f, T, K, candidates, used)
         robot.free(scribble)
+        scribble = nil
         scribble = robot.interact(gt, pred, T, W, H, K, frame)
       end
     end
