@@ -294,4 +294,16 @@ function Progress:finish(text)
   self.stream:flush()
 end
 
+-- Runs a `--backend FILE.lua` with the mivos module as its argument (to
+-- register interaction backends); a missing file is a usage error.
+function common.load_backend_file(mivos, path)
+  local chunk, err = loadfile(path)
+  if not chunk then
+    if not sys.exists(path) then common.usage_error("--backend %s: no such file", path) end
+    common.fail("--backend %s: %s", path, err)
+  end
+  local ok, result = pcall(chunk, mivos)
+  if not ok then common.fail("--backend %s: %s", path, common.message(result)) end
+end
+
 return common

@@ -94,16 +94,6 @@ local spec = {
   },
 }
 
-local function load_backend_file(mivos, path)
-  local chunk, err = loadfile(path)
-  if not chunk then
-    if not sys.exists(path) then common.usage_error("--backend %s: no such file", path) end
-    common.fail("--backend %s: %s", path, err)
-  end
-  local ok, result = pcall(chunk, mivos)
-  if not ok then common.fail("--backend %s: %s", path, common.message(result)) end
-end
-
 local function read_text(path)
   local f = io.open(path, "rb")
   if not f then return nil end
@@ -187,7 +177,7 @@ function M.run(args)
   end
 
   local mivos = common.mivos()
-  for _, path in ipairs(options.backend or {}) do load_backend_file(mivos, path) end
+  for _, path in ipairs(options.backend or {}) do common.load_backend_file(mivos, path) end
   if options.interaction then
     local known = false
     local backends = mivos.backends()

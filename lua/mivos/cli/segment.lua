@@ -78,16 +78,6 @@ local spec = {
   },
 }
 
-local function load_backend_file(mivos, path)
-  local chunk, err = loadfile(path)
-  if not chunk then
-    if not sys.exists(path) then common.usage_error("--backend %s: no such file", path) end
-    common.fail("--backend %s: %s", path, err)
-  end
-  local ok, result = pcall(chunk, mivos)
-  if not ok then common.fail("--backend %s: %s", path, common.message(result)) end
-end
-
 function M.run(args)
   local options, positionals = common.parse(args, spec)
   local video_path = positionals[1]
@@ -95,7 +85,7 @@ function M.run(args)
   local quiet = options.quiet
   local t_start = sys.now()
 
-  for _, path in ipairs(options.backend or {}) do load_backend_file(mivos, path) end
+  for _, path in ipairs(options.backend or {}) do common.load_backend_file(mivos, path) end
   local backends = mivos.backends()
   if options.interaction then
     local known = false
