@@ -23,22 +23,6 @@ static int checked_;
 
 static int contains(const char *s, const char *sub) { return s && sub && strstr(s, sub) != NULL; }
 
-static int file_exists(const char *path) {
-  struct stat st;
-  return stat(path, &st) == 0;
-}
-
-static int count_entries(const char *folder) {
-  DIR *d = opendir(folder);
-  if (!d) return -1;
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)))
-    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
-  closedir(d);
-  return n;
-}
-
 static uint8_t *read_whole(const char *path, size_t *size) {
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;
@@ -260,7 +244,7 @@ static void test_soft_and_matte(void) {
   CHECK_FAILS(mv_mask_write_soft(nan_path, p, W, H), MV_E_ARGUMENT);
   CHECK(contains(mv_error_message(), "x=5") && contains(mv_error_message(), "y=2"), "names the pixel: %s",
         mv_error_message());
-  CHECK(!file_exists(nan_path), "no file written for NaN input");
+  CHECK(!mv_test_file_exists(nan_path), "no file written for NaN input");
 
   uint8_t rgb[W * H * 3], rgb_back[W * H * 3];
   float alpha[W * H], alpha_back[W * H];
@@ -361,7 +345,7 @@ static void test_failures(void) {
   const char *missing = mv_test_temp_path("no-such-folder/00000.png");
   CHECK_FAILS(mv_mask_write_labels(missing, labels, 8, 8), MV_E_IO);
   CHECK(contains(mv_error_message(), "no-such-folder/00000.png"), "names the file: %s", mv_error_message());
-  CHECK(!file_exists(mv_test_temp_path("no-such-folder")), "nothing created");
+  CHECK(!mv_test_file_exists(mv_test_temp_path("no-such-folder")), "nothing created");
   const char *folder = mv_test_temp_path("a-folder");
   mkdir(folder, 0700);
   CHECK_FAILS(mv_mask_write_binary(folder, labels, 8, 8), MV_E_IO);
@@ -398,7 +382,7 @@ static void test_failures(void) {
     uint8_t *after = read_whole(keep, &after_size);
     CHECK(after && after_size == before_size && !memcmp(before, after, before_size),
           "the previous file is intact");
-    CHECK(count_entries(dir) == 1, "no temporary file left (%d entries)", count_entries(dir));
+    CHECK(mv_test_count_entries(dir) == 1, "no temporary file left (%d entries)", mv_test_count_entries(dir));
     free(after);
   }
   signal(SIGXFSZ, previous);

@@ -143,22 +143,6 @@ static mv_video *open_video(const char *path, int short_side, size_t cache_bytes
   return v;
 }
 
-static int count_entries(const char *folder) {
-  DIR *d = opendir(folder);
-  if (!d) return -1;
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)))
-    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
-  closedir(d);
-  return n;
-}
-
-static int file_exists(const char *path) {
-  struct stat st;
-  return stat(path, &st) == 0;
-}
-
 static int copy_truncated(const char *src, const char *dst, double fraction, int flip_bytes) {
   FILE *f = fopen(src, "rb");
   if (!f) return -1;
@@ -400,7 +384,7 @@ static void test_variable_frame_rate(void) {
            "-c:v libx264 -preset veryfast -g 12 '%s' || ffmpeg -v error -nostdin -y -i '%s' -vf "
            "\"setpts='(N+N*N/64)/25/TB'\" -vsync vfr -c:v mpeg4 -g 12 '%s'",
            src, dst, src, dst);
-  if (!CHECKED(file_exists(src) && run(cmd), "ffmpeg made a VFR file")) return;
+  if (!CHECKED(mv_test_file_exists(src) && run(cmd), "ffmpeg made a VFR file")) return;
   mv_video *v = open_video(dst, 0, 1);
   if (!v) return;
   mv_video_info info;
@@ -458,7 +442,7 @@ static void test_rotation(void) {
   char cmd[4096];
   snprintf(cmd, sizeof cmd,
            "ffmpeg -v error -nostdin -y -i '%s' -c copy -metadata:s:v:0 rotate=90 '%s'", src, dst);
-  if (!CHECKED(file_exists(src) && run(cmd), "ffmpeg made a rotated file")) return;
+  if (!CHECKED(mv_test_file_exists(src) && run(cmd), "ffmpeg made a rotated file")) return;
   mv_video *plain = open_video(src, 0, 0), *rotated = open_video(dst, 0, 0);
   if (plain && rotated) {
     mv_video_info pi, ri;
@@ -574,7 +558,7 @@ static void test_davis_sequence(void) {
 
 static void test_truncated_and_corrupt(void) {
   const char *clean = mv_test_temp_path("pattern.mkv");
-  if (!file_exists(clean)) return;
+  if (!mv_test_file_exists(clean)) return;
   uint64_t hashes[N];
   mv_video *v = open_video(clean, 0, 0);
   if (!v) return;
@@ -614,14 +598,14 @@ static void test_truncated_and_corrupt(void) {
   /* An mp4 whose index (moov) is at the end: cut, it cannot be opened. */
   const char *mp4 = mv_test_temp_path("pattern.mp4");
   const char *cut_mp4 = mv_test_temp_path("cut.mp4");
-  if (file_exists(mp4) && copy_truncated(mp4, cut_mp4, 0.5, 0) == 0) {
+  if (mv_test_file_exists(mp4) && copy_truncated(mp4, cut_mp4, 0.5, 0) == 0) {
     mv_video *bad = NULL;
     CHECK_FAILS(mv_video_open(cut_mp4, NULL, &bad), MV_E_FORMAT);
     CHECK(contains(mv_error_message(), "cut.mp4"), "message names the file: %s", mv_error_message());
     CHECK(bad == NULL, "no object on failure");
   }
   /* With the index in front (faststart), the frames after the cut fail by name. */
-  if (have_ffmpeg && file_exists(mp4)) {
+  if (have_ffmpeg && mv_test_file_exists(mp4)) {
     const char *fast = mv_test_temp_path("fast.mp4"), *fast_cut = mv_test_temp_path("fast_cut.mp4");
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "ffmpeg -v error -nostdin -y -i '%s' -c copy -movflags +faststart '%s'",
@@ -860,7 +844,7 @@ static void test_writer(void) {
           mv_video_writer_codec(w));
     CHECK_FAILS(mv_video_writer_finish(w), MV_E_STATE); /* no frames */
     mv_video_writer_close(w);                          /* unfinished: removed */
-    CHECK(!file_exists(mv_test_temp_path("default.mkv")), "unfinished file removed");
+    CHECK(!mv_test_file_exists(mv_test_temp_path("default.mkv")), "unfinished file removed");
   }
 
   mv_video_writer_options unknown = {"no-such-encoder", 0, 0, 0};
@@ -875,7 +859,7 @@ static void test_writer(void) {
   const char *missing = mv_test_temp_path("missing-folder/out.mp4");
   CHECK_FAILS(mv_video_writer_open(missing, 64, 64, 25, NULL, &w), MV_E_IO);
   CHECK(contains(mv_error_message(), "missing-folder/out.mp4"), "names the file: %s", mv_error_message());
-  CHECK(!file_exists(mv_test_temp_path("missing-folder")), "no folder made");
+  CHECK(!mv_test_file_exists(mv_test_temp_path("missing-folder")), "no folder made");
   const char *not_folder = mv_test_temp_path("notes.mp4/out.mp4"); /* notes.mp4 is a file */
   CHECK_FAILS(mv_video_writer_open(not_folder, 64, 64, 25, NULL, &w), MV_E_IO);
 
@@ -894,7 +878,7 @@ static void test_writer(void) {
     setrlimit(RLIMIT_FSIZE, &old);
     CHECK(s == MV_E_IO, "disk full -> %s: %s", mv_status_name(s), mv_error_message());
     CHECK(contains(mv_error_message(), "export.mp4"), "message names the file");
-    CHECK(count_entries(folder) == 0, "nothing left in the folder (%d entries)", count_entries(folder));
+    CHECK(mv_test_count_entries(folder) == 0, "nothing left in the folder (%d entries)", mv_test_count_entries(folder));
   }
   signal(SIGXFSZ, previous);
 }

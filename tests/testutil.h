@@ -40,5 +40,9 @@ void mv_test_random(float *out, size_t n, uint64_t seed, float lo, float hi);
  * returns its path (static rotating buffer). */
 const char *mv_test_temp_path(const char *name);
 int mv_test_write_file(const char *path, const void *data, size_t size);
+/* 1 if something exists at path. */
+int mv_test_file_exists(const char *path);
+/* Entries of a folder other than . and .. (-1 if it cannot be read). */
+int mv_test_count_entries(const char *folder);
 
 #endif
