@@ -1,7 +1,7 @@
 # Writes OUTPUT: a C file with every .cl file of INPUTS as a string, and a
 # table mapping the file's base name to its source.
 set(body "/* Generated from the files in opencl/kernels by cmake/embed_kernels.cmake. */\n")
-string(APPEND body "#include <stddef.h>\n#include \"kernel_sources.h\"\n\n")
+string(APPEND body "#include <stddef.h>\n#include \"opencl/kernel_sources.h\"\n\n")
 set(table "")
 foreach(path ${INPUTS})
   get_filename_component(name ${path} NAME_WE)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "error.h"
-#include "runtime.h"
+#include "opencl/runtime.h"
 
 typedef struct pool_entry {
   cl_mem buffer;

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "error.h"
-#include "ops.h"
+#include "opencl/ops.h"
 
 /* The im2col workspace stays under this many bytes (one output row at least). */
 static size_t workspace_limit = (size_t)128 << 20;

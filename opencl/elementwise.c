@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "error.h"
-#include "ops.h"
+#include "opencl/ops.h"
 
 /* 1 when a and b share buffer memory at different offsets (not an exact alias). */
 static int partial_overlap(const mv_tensor *a, const mv_tensor *b) {

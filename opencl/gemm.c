@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "error.h"
-#include "ops.h"
+#include "opencl/ops.h"
 
 typedef enum gemm_engine { ENGINE_CLBLAST = 0 } gemm_engine;
 

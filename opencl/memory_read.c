@@ -1,6 +1,6 @@
 /* Space-time memory read (top-k filtered attention) and the fusion
  * attention softmax; see memory_read.h for the layouts. */
-#include "memory_read.h"
+#include "opencl/memory_read.h"
 
 #include <limits.h>
 #include <math.h>

@@ -28,7 +28,7 @@
 #ifndef MV_MEMORY_READ_H
 #define MV_MEMORY_READ_H
 
-#include "ops.h"
+#include "opencl/ops.h"
 
 enum {
   MV_MEMORY_MAX_TOP_K = 512,               /* largest supported top_k */

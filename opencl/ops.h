@@ -6,7 +6,7 @@
 #ifndef MV_OPS_H
 #define MV_OPS_H
 
-#include "tensor.h"
+#include "opencl/tensor.h"
 
 /* ---- GEMM: every matrix product goes through mv_gemm / mv_gemm_batched ---- */
 

@@ -1,7 +1,7 @@
 /* Zero padding to a multiple of 16 as the official code splits it (floor of
  * half before, the rest after) and the matching crop. */
 #include "error.h"
-#include "ops.h"
+#include "opencl/ops.h"
 
 mv_padding mv_padding_for(int h, int w, int multiple) {
   mv_padding pad = {0, 0, 0, 0};

@@ -1,7 +1,7 @@
 /* Pooling: max pooling (ResNet stem), global average pooling and its
  * broadcast back to a plane (ASPP image pooling). */
 #include "error.h"
-#include "ops.h"
+#include "opencl/ops.h"
 
 enum { AVG_GROUP = 64 }; /* matches AVG_GROUP in kernels/pooling.cl */
 

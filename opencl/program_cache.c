@@ -2,7 +2,7 @@
  * hash of source + build options + platform + device + driver, the file is
  * written to a temporary name then renamed, and any problem reading it falls
  * back silently to building from source (and rewriting the file). */
-#include "program_cache.h"
+#include "opencl/program_cache.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "error.h"
-#include "kernel_sources.h"
+#include "opencl/kernel_sources.h"
 
 enum { MAX_PROGRAMS = 64, MAX_KERNELS = 512, PATH_CAPACITY = 4096 };
 

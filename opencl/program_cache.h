@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "runtime.h"
+#include "opencl/runtime.h"
 
 /* Build options of every program (no precision-changing options). */
 #define MV_PROGRAM_BUILD_OPTIONS "-cl-std=CL1.2"

@@ -1,5 +1,5 @@
 /* CPU references with double accumulation; clarity over speed. */
-#include "reference.h"
+#include "opencl/reference.h"
 
 #include <math.h>
 

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ops.h"
+#include "opencl/ops.h"
 
 /* Deterministic pseudo-random floats in [lo, hi), never exactly zero. */
 void mv_ref_random(float *out, size_t n, uint64_t seed, float lo, float hi);

@@ -2,7 +2,7 @@
  * align_corners=False (given an output size, scale = in/out) and 'area'
  * (adaptive average pooling). */
 #include "error.h"
-#include "ops.h"
+#include "opencl/ops.h"
 
 static mv_status resample(const char *op, const char *kernel_name, const mv_tensor *x, int out_h,
                           int out_w, mv_tensor *y) {

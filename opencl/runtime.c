@@ -1,6 +1,6 @@
 /* The OpenCL runtime: device enumeration and selection, the process context
  * and queue, kernel launching and OpenCL/CLBlast status names. */
-#include "runtime.h"
+#include "opencl/runtime.h"
 
 #include <ctype.h>
 #include <pthread.h>

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "error.h"
-#include "ops.h"
-#include "reference.h"
+#include "opencl/ops.h"
+#include "opencl/reference.h"
 
 #define SELF_CHECK_TOLERANCE 1e-5
 

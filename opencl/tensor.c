@@ -1,5 +1,5 @@
 /* Device tensors: allocation from the pool, views, host transfers, copies. */
-#include "tensor.h"
+#include "opencl/tensor.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -4,7 +4,7 @@
 #ifndef MV_TENSOR_H
 #define MV_TENSOR_H
 
-#include "runtime.h"
+#include "opencl/runtime.h"
 
 typedef struct mv_tensor {
   cl_mem buffer;

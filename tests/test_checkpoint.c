@@ -6,8 +6,8 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "checkpoint.h"
-#include "manifest.h"
+#include "weights/checkpoint.h"
+#include "weights/manifest.h"
 #include "testutil.h"
 
 /* Test tables use positional initializers that leave trailing fields zero. */

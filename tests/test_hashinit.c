@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkpoint.h"
-#include "manifest.h"
+#include "weights/checkpoint.h"
+#include "weights/manifest.h"
 #include "testutil.h"
 
 typedef struct reference_row {

@@ -8,12 +8,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "interactors.h"
+#include "interaction/interactors.h"
 #include "json.h"
-#include "maxflow.h"
-#include "preprocess.h"
-#include "raster.h"
-#include "s2m.h"
+#include "interaction/maxflow.h"
+#include "nets/preprocess.h"
+#include "interaction/raster.h"
+#include "interaction/s2m.h"
 #include "testutil.h"
 
 static double now(void) {

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "session/engine.h"
 #include "error.h"
-#include "labelprop.h"
-#include "preprocess.h"
+#include "propagation/labelprop.h"
+#include "nets/preprocess.h"
 #include "testutil.h"
 
 /* ---- frame source over host RGB frames ----------------------------------- */

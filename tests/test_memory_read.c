@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "memory_read.h"
+#include "opencl/memory_read.h"
 #include "testutil.h"
 
 static const char *fixtures;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval_internal.h"
+#include "eval/eval_internal.h"
 #include "testutil.h"
 
 static uint8_t *rect(int w, int h, int y0, int y1, int x0, int x1) {

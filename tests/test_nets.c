@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fusion.h"
-#include "s2m.h"
+#include "fusion/fusion_net.h"
+#include "interaction/s2m.h"
 #include "testutil.h"
 
 /* Host reference of one S2M input plane (channels 3..5) at padded (y, x). */

@@ -16,13 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aggregate.h"
-#include "checkpoint.h"
-#include "fusion.h"
+#include "nets/aggregate.h"
+#include "weights/checkpoint.h"
+#include "fusion/fusion_net.h"
 #include "json.h"
-#include "preprocess.h"
-#include "propagation.h"
-#include "s2m.h"
+#include "nets/preprocess.h"
+#include "propagation/propagation_net.h"
+#include "interaction/s2m.h"
 #include "testutil.h"
 
 static const char *root;

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops.h"
-#include "reference.h"
+#include "opencl/ops.h"
+#include "opencl/reference.h"
 #include "testutil.h"
 
 #define TOLERANCE 1e-5

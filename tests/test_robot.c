@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval_internal.h"
+#include "eval/eval_internal.h"
 #include "json.h"
 #include "testutil.h"
 

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "ops.h"
-#include "program_cache.h"
+#include "opencl/ops.h"
+#include "opencl/program_cache.h"
 #include "testutil.h"
 
 static int file_exists(const char *path) {

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "session/engine.h"
 #include "json.h"
-#include "labelprop.h"
-#include "preprocess.h"
-#include "raster.h"
+#include "propagation/labelprop.h"
+#include "nets/preprocess.h"
+#include "interaction/raster.h"
 #include "testutil.h"
 
 /* mean J of the session's labels against ground truth over all frames. */

@@ -7,8 +7,8 @@
 #include <time.h>
 
 #include "bench.h"
-#include "interactors.h"
-#include "raster.h"
+#include "interaction/interactors.h"
+#include "interaction/raster.h"
 #include "testutil.h"
 
 enum { W = 854, H = 480, REPEATS = 5 };

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 
 #include "bench.h"
-#include "engine.h"
-#include "labelprop.h"
-#include "preprocess.h"
+#include "session/engine.h"
+#include "propagation/labelprop.h"
+#include "nets/preprocess.h"
 #include "testutil.h"
 
 enum { FRAMES = 16 };

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "bench.h"
-#include "memory_read.h"
+#include "opencl/memory_read.h"
 #include "testutil.h"
 
 enum { CK = 128, CV = 512, QH = 30, QW = 54, TOP_K = 50, REPEATS = 3 };

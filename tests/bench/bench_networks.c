@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aggregate.h"
+#include "nets/aggregate.h"
 #include "bench.h"
-#include "fusion.h"
-#include "preprocess.h"
-#include "propagation.h"
-#include "s2m.h"
+#include "fusion/fusion_net.h"
+#include "nets/preprocess.h"
+#include "propagation/propagation_net.h"
+#include "interaction/s2m.h"
 #include "testutil.h"
 
 enum { WIDTH = 854, HEIGHT = 480, MEMORY_FRAMES = 4 };

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "bench.h"
-#include "ops.h"
+#include "opencl/ops.h"
 #include "testutil.h"
 
 enum { MAX_REPEAT = 50 };

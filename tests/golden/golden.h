@@ -6,7 +6,7 @@
 
 #include "mivos.h"
 #include "json.h"
-#include "tensor.h"
+#include "opencl/tensor.h"
 
 typedef struct golden_ctx {
   const char *root;            /* the fixture folder (has manifest.json) */

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "aggregate.h"
-#include "fusion.h"
+#include "nets/aggregate.h"
+#include "fusion/fusion_net.h"
 #include "golden.h"
-#include "memory_read.h"
+#include "opencl/memory_read.h"
 #include "testutil.h"
 
 static double now_seconds(void) {

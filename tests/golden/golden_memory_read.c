@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "golden.h"
-#include "memory_read.h"
-#include "propagation.h"
+#include "opencl/memory_read.h"
+#include "propagation/propagation_net.h"
 #include "testutil.h"
 
 /* Index sets per query column must be identical (order inside may differ). */

@@ -1,12 +1,13 @@
 /* Golden cases of the propagation network: prop_encode (query and memory
  * encoders) and prop_segment (memory of two frames, top-k read, decoder,
  * aggregation). Sizes come from the fixture arrays. */
+#include <stdio.h>
 #include <stdlib.h>
 
-#include "aggregate.h"
+#include "nets/aggregate.h"
 #include "golden.h"
-#include "preprocess.h"
-#include "propagation.h"
+#include "nets/preprocess.h"
+#include "propagation/propagation_net.h"
 #include "testutil.h"
 
 static mv_propagation *load_network(const golden_ctx *ctx) {

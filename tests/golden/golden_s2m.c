@@ -8,10 +8,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "aggregate.h"
+#include "nets/aggregate.h"
 #include "golden.h"
-#include "preprocess.h"
-#include "s2m.h"
+#include "nets/preprocess.h"
+#include "interaction/s2m.h"
 #include "testutil.h"
 
 static double now_seconds(void) {

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
-#include "fusion.h"
+#include "session/engine.h"
+#include "fusion/fusion_net.h"
 #include "golden.h"
-#include "preprocess.h"
+#include "nets/preprocess.h"
 #include "testutil.h"
 
 typedef struct frames {

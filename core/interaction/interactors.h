@@ -1,0 +1,68 @@
+/* The interaction-to-mask backends behind core/interaction.h and their
+ * constructors. Every constructor fills *out (zeroed on failure); release
+ * with mv_interactor_destroy. Wrappers that take an `inner` interactor own
+ * it from the call on: it is destroyed with the wrapper, or at once when
+ * the constructor fails. */
+#ifndef MV_INTERACTORS_H
+#define MV_INTERACTORS_H
+
+#include "interaction/interaction.h"
+
+typedef struct mv_s2m mv_s2m;
+
+/* Validates the interactor, the input (non-NULL rgb, positive size) and the
+ * output, then runs it. Every backend's run also validates on its own. */
+mv_status mv_interactor_run(const mv_interactor *interactor, const mv_interaction_input *in,
+                            float *out);
+/* The common input check of the backends; `fn` names the caller. */
+mv_status mv_interaction_input_check(const mv_interaction_input *in, const float *out,
+                                     const char *fn);
+
+/* "freehand": out = clamp(max(previous, positive)) with negative pixels set
+ * to 0 (negative wins where both are set). Polygon / lasso fills and brush
+ * strokes are rasterised into the maps first (core/raster.h): a lasso fill
+ * is a polygon in `positive`, a lasso erase one in `negative`. */
+mv_status mv_interactor_freehand(mv_interactor *out);
+
+/* "graphcut": weight-free scribble backend (GrabCut-style, see graphcut.c):
+ * GMM colour models (K = 5, RGB, covariances shrunk towards 100 I) of
+ * foreground = positive scribbles and previous >= 0.5, background =
+ * negative scribbles and the rest; unary = -log likelihood (float GMM
+ * evaluation), hard constraints at scribble pixels (negative wins on
+ * overlap), contrast-sensitive 8-connected pairwise term (gamma 50, beta =
+ * 1 / (2 mean squared neighbour difference)), min cut by Boykov-Kolmogorov,
+ * then the models are refitted on the cut and cut again (2 iterations).
+ * Output is hard: 1 on the source side of the cut, 0 elsewhere. Without
+ * positive scribbles and without previous >= 0.5 it outputs the previous
+ * mask clamped to [0, 1] (zeros when NULL) with negative pixels set to 0
+ * (and, when nothing is left for the background, positive pixels set to 1).
+ * About 0.3 s of one core per 854x480 frame. */
+mv_status mv_interactor_graphcut(mv_interactor *out);
+
+/* "click": wraps a scribble backend (owns `inner`). Clicks are passed as
+ * marks in the positive / negative maps (a single pixel per click, or any
+ * small mark); every marked pixel is dilated to a disk of `radius` >= 0
+ * pixels (mv_raster_disk) and the inner backend runs on the dilated maps. */
+mv_status mv_interactor_click(mv_interactor inner, int radius, mv_interactor *out);
+
+/* "local": local control (owns `inner`), as the official GUI's local mode.
+ * Box [x0, x1] x [y0, y1] inclusive, margin >= 0. The crop is the box grown
+ * by `margin` and clamped to the frame; the inner backend runs on the crop
+ * (rgb, previous, positive, negative cropped). When the crop is wider and
+ * taller than 7 pixels (x1 - x0 > 6 and y1 - y0 > 6 of the crop, the
+ * official condition) a 3-pixel border of the result is dropped on all four
+ * sides, also where the crop touches the frame edge (the official code
+ * trims unconditionally), and the rest is stitched back; smaller crops are
+ * stitched whole. Outside the stitched region the output is the previous
+ * mask (zeros when NULL). A box outside the frame fails at run time. */
+mv_status mv_interactor_local(mv_interactor inner, int x0, int y0, int x1, int y1, int margin,
+                              mv_interactor *out);
+
+/* "s2m": the S2M network (does not own `net`, which must outlive the
+ * interactor). Input 1 x 6 x H' x W' = [frame normalised and padded to a
+ * multiple of 16, previous > 0.5, positive != 0, negative != 0] (masks
+ * zero padded the same way; the scribble maps are used as given, no
+ * dilation), sigmoid output cropped back to the frame. */
+mv_status mv_interactor_s2m(const mv_s2m *net, mv_interactor *out);
+
+#endif

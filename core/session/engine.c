@@ -1,0 +1,471 @@
+#include "session/engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "nets/aggregate.h"
+#include "error.h"
+#include "nets/preprocess.h"
+#include "session/prob_store.h"
+
+typedef struct cached_query {
+  int frame;
+  void *query;
+  size_t bytes;
+  unsigned long last_use;
+} cached_query;
+
+struct mv_engine {
+  mv_engine_config config;
+  mv_propagator propagator;
+  mv_fuser fuser;
+  int has_fuser;
+  mv_frame_source source;
+  void *source_user;
+  mv_padding pad;
+  int padded_h, padded_w;
+  mv_prob_store prob;         /* per frame (k+1) x H x W */
+  unsigned char *interacted;
+  /* The "certain" memory: one entry per interaction, in order, with the
+   * committed mask it was computed from (to recompute it when objects change). */
+  mv_tensor *certain_keys, *certain_values;
+  int *certain_frames;
+  float **certain_masks;      /* (k+1) x H x W padded, host */
+  int certain_count, certain_capacity;
+  cached_query *cache;
+  int cache_count, cache_capacity;
+  size_t cache_bytes;
+  size_t peak_bank_bytes;
+  unsigned long clock;
+};
+
+static size_t plane_floats(const mv_engine *e) {
+  return (size_t)e->padded_h * e->padded_w;
+}
+
+static size_t frame_floats(const mv_engine *e) {
+  return (size_t)(e->config.objects + 1) * plane_floats(e);
+}
+
+mv_padding mv_engine_padding(const mv_engine *engine) { return engine->pad; }
+int mv_engine_objects(const mv_engine *engine) { return engine->config.objects; }
+
+int mv_engine_interacted_count(const mv_engine *engine) {
+  int count = 0;
+  for (int t = 0; t < engine->config.frames; t++) count += engine->interacted[t];
+  return count;
+}
+
+mv_status mv_engine_create(const mv_engine_config *config, mv_propagator propagator,
+                           mv_fuser *fuser, mv_frame_source source, void *source_user,
+                           mv_engine **out) {
+  MV_CHECK_ARG(out, "mv_engine_create: out is NULL");
+  *out = NULL;
+  MV_CHECK_ARG(config && source && propagator.ops, "mv_engine_create: NULL argument");
+  MV_CHECK_ARG(config->frames > 0, "mv_engine_create: frames must be positive, got %d",
+               config->frames);
+  MV_CHECK_ARG(config->objects >= 1 && config->objects <= 255,
+               "mv_engine_create: objects must be 1..255, got %d", config->objects);
+  MV_CHECK_ARG(config->height > 0 && config->width > 0, "mv_engine_create: bad size %dx%d",
+               config->width, config->height);
+  MV_CHECK_ARG(config->memory_every >= 1, "mv_engine_create: memory_every must be >= 1, got %d",
+               config->memory_every);
+  mv_engine *e = calloc(1, sizeof *e);
+  if (!e) return mv_fail(MV_E_MEMORY, "mv_engine_create: out of memory");
+  e->config = *config;
+  if (!e->config.query_cache_bytes) e->config.query_cache_bytes = (size_t)1 << 30;
+  e->propagator = propagator;
+  if (fuser && fuser->ops) {
+    e->fuser = *fuser;
+    e->has_fuser = 1;
+  }
+  e->source = source;
+  e->source_user = source_user;
+  e->pad = mv_padding_for(config->height, config->width, 16);
+  e->padded_h = config->height + e->pad.top + e->pad.bottom;
+  e->padded_w = config->width + e->pad.left + e->pad.right;
+  e->interacted = calloc((size_t)config->frames, 1);
+  mv_status s = mv_prob_store_init(&e->prob, config->frames, config->objects + 1,
+                                   plane_floats(e), config->host_bytes);
+  if (s != MV_OK || !e->interacted) {
+    mv_engine_free(e);
+    return mv_fail(MV_E_MEMORY, "mv_engine_create: out of memory for %d frames", config->frames);
+  }
+  *out = e;
+  return MV_OK;
+}
+
+static void drop_query(mv_engine *e, int i) {
+  e->propagator.ops->free_query(e->propagator.self, e->cache[i].query);
+  e->cache_bytes -= e->cache[i].bytes;
+  e->cache[i] = e->cache[--e->cache_count];
+}
+
+void mv_engine_free(mv_engine *e) {
+  if (!e) return;
+  while (e->cache_count) drop_query(e, 0);
+  free(e->cache);
+  for (int i = 0; i < e->certain_count; i++) {
+    mv_tensor_free(&e->certain_keys[i]);
+    mv_tensor_free(&e->certain_values[i]);
+    free(e->certain_masks[i]);
+  }
+  free(e->certain_keys);
+  free(e->certain_values);
+  free(e->certain_frames);
+  free(e->certain_masks);
+  mv_prob_store_free(&e->prob);
+  free(e->interacted);
+  if (e->propagator.ops && e->propagator.ops->destroy) e->propagator.ops->destroy(e->propagator.self);
+  if (e->has_fuser && e->fuser.ops->destroy) e->fuser.ops->destroy(e->fuser.self);
+  free(e);
+}
+
+static void read_prob(const mv_engine *e, int frame, float *out) {
+  mv_prob_store_read(&e->prob, frame, out);
+}
+
+static mv_status store_prob(mv_engine *e, int frame, const mv_tensor *prob) {
+  float *host = malloc(frame_floats(e) * sizeof(float));
+  if (!host) return mv_fail(MV_E_MEMORY, "engine: out of host memory at frame %d", frame);
+  mv_status s = mv_tensor_download(prob, host);
+  if (s == MV_OK) s = mv_prob_store_write(&e->prob, frame, host);
+  free(host);
+  return s;
+}
+
+static mv_status upload_prob(const mv_engine *e, int frame, mv_tensor *out) {
+  float *host = malloc(frame_floats(e) * sizeof(float));
+  if (!host) return mv_fail(MV_E_MEMORY, "engine: out of host memory");
+  read_prob(e, frame, host);
+  mv_status s = mv_tensor_new(out, e->config.objects + 1, 1, e->padded_h, e->padded_w);
+  if (s == MV_OK) s = mv_tensor_upload(out, host);
+  free(host);
+  return s;
+}
+
+/* The query of a frame from the cache, encoding it on a miss; the least
+ * recently used queries are dropped to stay under the byte bound. */
+static mv_status get_query(mv_engine *e, int frame, void **query) {
+  e->clock++;
+  for (int i = 0; i < e->cache_count; i++) {
+    if (e->cache[i].frame == frame) {
+      e->cache[i].last_use = e->clock;
+      *query = e->cache[i].query;
+      return MV_OK;
+    }
+  }
+  mv_tensor image = {0};
+  size_t bytes = 0;
+  MV_TRY(e->source(e->source_user, frame, &image));
+  mv_status s = e->propagator.ops->encode_query(e->propagator.self, &image, query, &bytes);
+  mv_tensor_free(&image);
+  MV_TRY(s);
+  while (e->cache_count && e->cache_bytes + bytes > e->config.query_cache_bytes) {
+    int oldest = 0;
+    for (int i = 1; i < e->cache_count; i++)
+      if (e->cache[i].last_use < e->cache[oldest].last_use) oldest = i;
+    drop_query(e, oldest);
+  }
+  if (e->cache_count == e->cache_capacity) {
+    int grown = e->cache_capacity ? e->cache_capacity * 2 : 16;
+    cached_query *c = realloc(e->cache, (size_t)grown * sizeof *c);
+    if (!c) {
+      e->propagator.ops->free_query(e->propagator.self, *query);
+      return mv_fail(MV_E_MEMORY, "engine: out of memory for the query cache");
+    }
+    e->cache = c;
+    e->cache_capacity = grown;
+  }
+  e->cache[e->cache_count++] = (cached_query){frame, *query, bytes, e->clock};
+  e->cache_bytes += bytes;
+  return MV_OK;
+}
+
+typedef struct interaction {
+  int frame;
+  mv_tensor key;             /* k x Ck x h x w of the interacted frame */
+  mv_tensor pos_diff, neg_diff;
+} interaction;
+
+/* A pass's memory bank: the certain memory first, then up to `capacity`
+ * slots in all. Slots are bytes k x (Ck + Cv) x h*w each; with a byte bound
+ * the capacity is cut (never below the certain memory + 2). */
+static mv_status allocate_bank(mv_engine *e, int capacity, mv_memory *memory) {
+  const mv_tensor *key = &e->certain_keys[0], *value = &e->certain_values[0];
+  int plane = key->h * key->w;
+  if (e->config.memory_bank_bytes) {
+    size_t slot = (size_t)key->n * (size_t)(key->c + value->c) * (size_t)plane * sizeof(float);
+    size_t fit = e->config.memory_bank_bytes / slot;
+    if (fit < (size_t)e->certain_count + 2) fit = (size_t)e->certain_count + 2;
+    if ((size_t)capacity > fit) capacity = (int)fit;
+  }
+  MV_TRY(mv_tensor_new(&memory->keys, key->n, key->c, capacity, plane));
+  MV_TRY(mv_tensor_new(&memory->values, value->n, value->c, capacity, plane));
+  size_t bytes = (mv_tensor_numel(&memory->keys) + mv_tensor_numel(&memory->values)) * sizeof(float);
+  if (bytes > e->peak_bank_bytes) e->peak_bank_bytes = bytes;
+  for (int i = 0; i < e->certain_count; i++)
+    MV_TRY(mv_memory_store(memory, i, &e->certain_keys[i], &e->certain_values[i]));
+  memory->frames = e->certain_count;
+  return MV_OK;
+}
+
+static mv_status fuse_frame(mv_engine *e, const interaction *in, int tc, int ti, void *query,
+                            mv_tensor *current, mv_tensor *fused) {
+  mv_tensor image = {0}, previous = {0}, tr_image = {0}, tr_mask = {0};
+  mv_status s = e->source(e->source_user, ti, &image);
+  if (s == MV_OK) s = upload_prob(e, ti, &previous);
+  if (s == MV_OK) s = e->source(e->source_user, in->frame, &tr_image);
+  if (s == MV_OK) s = upload_prob(e, in->frame, &tr_mask);
+  const mv_tensor *query_key =
+      e->propagator.ops->query_key ? e->propagator.ops->query_key(e->propagator.self, query) : NULL;
+  mv_fusion_input input = {&image,   &previous, current,   &in->pos_diff, &in->neg_diff,
+                           &in->key, query_key, &tr_image, &tr_mask,      tc,
+                           in->frame, ti};
+  if (s == MV_OK) s = e->fuser.ops->fuse(e->fuser.self, &input, fused);
+  mv_tensor *temps[4] = {&image, &previous, &tr_image, &tr_mask};
+  for (int i = 0; i < 4; i++) mv_tensor_free(temps[i]);
+  return s;
+}
+
+typedef struct progress_state {
+  int done, total, stopped;
+  mv_engine_progress fn;
+  void *user;
+} progress_state;
+
+/* One pass from the interacted frame towards the nearest other interacted
+ * frame (exclusive) or the end, exactly as the official do_pass: memory =
+ * certain frames + permanent frames (one every memory_every frames) + the
+ * previous frame in a temporary slot; the last frame is not memorised;
+ * fusion when the pass ends at an interacted frame. */
+static mv_status run_pass(mv_engine *e, const interaction *in, int forward, progress_state *p) {
+  int idx = in->frame, T = e->config.frames, k = e->config.objects;
+  int closest = forward ? T : -1;
+  for (int t = 0; t < T; t++) {
+    if (!e->interacted[t]) continue;
+    if (forward && t > idx && t < closest) closest = t;
+    if (!forward && t < idx && t > closest) closest = t;
+  }
+  int length = forward ? closest - idx - 1 : idx - closest - 1;
+  if (length <= 0 || p->stopped) return MV_OK;
+  int step = forward ? 1 : -1, end = closest - step;
+  int certain = e->certain_count;
+  int fuse = closest != T && closest != -1 && e->has_fuser;
+
+  mv_memory memory = {0};
+  mv_status s = allocate_bank(e, (length - 1) / e->config.memory_every + 1 + certain, &memory);
+  /* Slots after the certain memory form a ring; without a byte bound it
+   * never wraps and this is the official m_front bookkeeping. */
+  int ring = memory.keys.h - certain, permanent = 0, previous_in_memory = 1, last_stored = idx;
+  for (int ti = idx + step; ti != closest && s == MV_OK && !p->stopped; ti += step) {
+    void *query = NULL;
+    mv_tensor prob = {0}, aggregated = {0}, image = {0}, key = {0}, value = {0}, fused = {0};
+    int stored = permanent + (previous_in_memory ? 0 : 1);
+    memory.frames = certain + (stored < ring ? stored : ring);
+    s = get_query(e, ti, &query);
+    if (s == MV_OK) s = e->propagator.ops->segment(e->propagator.self, query, &memory, &prob);
+    if (s == MV_OK) s = mv_aggregate(&prob, 0, &aggregated);
+    mv_tensor_free(&prob);
+    if (s == MV_OK && ti != end) {
+      mv_tensor objects;
+      s = mv_tensor_view(&aggregated, 1, k, 0, 1, &objects);
+      if (s == MV_OK) s = e->source(e->source_user, ti, &image);
+      if (s == MV_OK)
+        s = e->propagator.ops->memorize(e->propagator.self, &image, &objects, &key, &value);
+      if (s == MV_OK) s = mv_memory_store(&memory, certain + permanent % ring, &key, &value);
+      if (abs(ti - last_stored) >= e->config.memory_every) {
+        permanent++;
+        last_stored = ti;
+        previous_in_memory = 1;
+      } else {
+        previous_in_memory = 0;
+      }
+    }
+    if (s == MV_OK && fuse) {
+      s = fuse_frame(e, in, closest, ti, query, &aggregated, &fused);
+      if (s == MV_OK) s = store_prob(e, ti, &fused);
+    } else if (s == MV_OK) {
+      s = store_prob(e, ti, &aggregated);
+    }
+    mv_tensor *temps[5] = {&aggregated, &image, &key, &value, &fused};
+    for (int i = 0; i < 5; i++) mv_tensor_free(temps[i]);
+    p->done++;
+    if (s == MV_OK && p->fn && p->fn(p->user, p->done, p->total)) p->stopped = 1;
+  }
+  mv_tensor_free(&memory.keys);
+  mv_tensor_free(&memory.values);
+  return s;
+}
+
+static mv_status grow_certain(mv_engine *e) {
+  if (e->certain_count < e->certain_capacity) return MV_OK;
+  int grown = e->certain_capacity ? e->certain_capacity * 2 : 4;
+  mv_tensor *keys = realloc(e->certain_keys, (size_t)grown * sizeof *keys);
+  if (keys) e->certain_keys = keys;
+  mv_tensor *values = realloc(e->certain_values, (size_t)grown * sizeof *values);
+  if (values) e->certain_values = values;
+  int *frames = realloc(e->certain_frames, (size_t)grown * sizeof *frames);
+  if (frames) e->certain_frames = frames;
+  float **masks = realloc(e->certain_masks, (size_t)grown * sizeof *masks);
+  if (masks) e->certain_masks = masks;
+  if (!keys || !values || !frames || !masks)
+    return mv_fail(MV_E_MEMORY, "engine: out of memory for the memory list");
+  e->certain_capacity = grown;
+  return MV_OK;
+}
+
+static mv_status mask_difference(const mv_tensor *mask, const mv_tensor *previous,
+                                  interaction *in) {
+  MV_TRY(mv_tensor_new(&in->pos_diff, mask->n, 1, mask->h, mask->w));
+  MV_TRY(mv_tensor_new(&in->neg_diff, mask->n, 1, mask->h, mask->w));
+  cl_kernel kernel;
+  MV_TRY(mv_kernel_get("network", "mask_difference", &kernel));
+  int count = (int)mv_tensor_numel(mask);
+  cl_ulong offsets[4] = {mask->offset, previous->offset, in->pos_diff.offset, in->neg_diff.offset};
+  MV_TRY(mv_kernel_args(kernel, 9, sizeof(cl_mem), &mask->buffer, sizeof(cl_ulong), &offsets[0],
+                        sizeof(cl_mem), &previous->buffer, sizeof(cl_ulong), &offsets[1],
+                        sizeof(int), &count, sizeof(cl_mem), &in->pos_diff.buffer,
+                        sizeof(cl_ulong), &offsets[2], sizeof(cl_mem), &in->neg_diff.buffer,
+                        sizeof(cl_ulong), &offsets[3]));
+  size_t global = (size_t)count;
+  return mv_kernel_run(kernel, "mask_difference", 1, &global, NULL);
+}
+
+/* Memorises a frame from its padded (k+1) x H x W mask (objects only). */
+static mv_status memorize_mask(mv_engine *e, int frame, const mv_tensor *padded, mv_tensor *key,
+                               mv_tensor *value) {
+  mv_tensor objects, image = {0};
+  MV_TRY(mv_tensor_view(padded, 1, e->config.objects, 0, 1, &objects));
+  mv_status s = e->source(e->source_user, frame, &image);
+  if (s == MV_OK) s = e->propagator.ops->memorize(e->propagator.self, &image, &objects, key, value);
+  mv_tensor_free(&image);
+  return s;
+}
+
+mv_status mv_engine_interact(mv_engine *e, int frame, const float *mask,
+                             mv_engine_progress progress, void *progress_user) {
+  MV_CHECK_ARG(e && mask, "mv_engine_interact: NULL argument");
+  MV_CHECK_ARG(frame >= 0 && frame < e->config.frames,
+               "mv_engine_interact: frame %d outside 0..%d", frame, e->config.frames - 1);
+  int k = e->config.objects;
+  interaction in = {.frame = frame};
+  mv_tensor padded = {0}, previous = {0}, value = {0}, key_copy = {0};
+  float *committed = malloc(frame_floats(e) * sizeof(float));
+  mv_status s = committed ? grow_certain(e) : mv_fail(MV_E_MEMORY, "engine: out of memory");
+  if (s == MV_OK)
+    s = mv_preprocess_masks(mask, k + 1, e->config.height, e->config.width, e->pad, &padded);
+  if (s == MV_OK) s = upload_prob(e, frame, &previous);
+  if (s == MV_OK) s = mask_difference(&padded, &previous, &in);
+  if (s == MV_OK) s = mv_tensor_download(&padded, committed);
+  if (s == MV_OK) s = mv_prob_store_write(&e->prob, frame, committed);
+  if (s == MV_OK) s = memorize_mask(e, frame, &padded, &in.key, &value);
+  /* The certain memory keeps its own copy of the key; `in.key` serves fusion. */
+  if (s == MV_OK) s = mv_tensor_new(&key_copy, in.key.n, in.key.c, in.key.h, in.key.w);
+  if (s == MV_OK) s = mv_tensor_copy(&in.key, &key_copy);
+  mv_tensor_free(&previous);
+  mv_tensor_free(&padded);
+  if (s == MV_OK) {
+    int i = e->certain_count++;
+    e->certain_keys[i] = key_copy;
+    e->certain_values[i] = value;
+    e->certain_frames[i] = frame;
+    e->certain_masks[i] = committed;
+    e->interacted[frame] = 1;
+    int front = e->config.frames, back = -1;
+    for (int t = 0; t < e->config.frames; t++) {
+      if (!e->interacted[t] || t == frame) continue;
+      if (t > frame && t < front) front = t;
+      if (t < frame && t > back) back = t;
+    }
+    progress_state p = {0, front - back - 2, 0, progress, progress_user};
+    s = run_pass(e, &in, 1, &p);
+    if (s == MV_OK) s = run_pass(e, &in, 0, &p);
+  } else {
+    free(committed);
+    mv_tensor_free(&key_copy);
+    mv_tensor_free(&value);
+  }
+  mv_tensor_free(&in.key);
+  mv_tensor_free(&in.pos_diff);
+  mv_tensor_free(&in.neg_diff);
+  return s;
+}
+
+void mv_engine_memory_use(const mv_engine *e, mv_engine_memory *out) {
+  out->peak_bank_bytes = e->peak_bank_bytes;
+  out->query_cache_bytes = e->cache_bytes;
+  out->host_bytes = mv_prob_store_bytes(&e->prob);
+  out->quantized = e->prob.quantized;
+}
+
+mv_status mv_engine_remap_objects(mv_engine *e, int new_objects, const int *source) {
+  MV_CHECK_ARG(e && source, "mv_engine_remap_objects: NULL argument");
+  MV_CHECK_ARG(new_objects >= 1 && new_objects <= 255,
+               "mv_engine_remap_objects: objects must be 1..255, got %d", new_objects);
+  for (int j = 1; j <= new_objects; j++)
+    MV_CHECK_ARG(source[j] >= 0 && source[j] <= e->config.objects,
+                 "mv_engine_remap_objects: source of object %d is %d, not 0..%d", j, source[j],
+                 e->config.objects);
+  int old_channels = e->config.objects + 1, new_channels = new_objects + 1;
+  size_t plane = plane_floats(e);
+  /* Masks of the interacted frames first: they need no device work. */
+  for (int i = 0; i < e->certain_count; i++) {
+    float *mask = malloc((size_t)new_channels * plane * sizeof(float));
+    if (!mask) return mv_fail(MV_E_MEMORY, "mv_engine_remap_objects: out of memory");
+    mv_prob_remap_planes(e->certain_masks[i], old_channels, plane, new_channels, source, mask);
+    free(e->certain_masks[i]);
+    e->certain_masks[i] = mask;
+  }
+  MV_TRY(mv_prob_store_remap(&e->prob, new_channels, source));
+  e->config.objects = new_objects;
+  /* Recompute the certain memory from the remapped masks. */
+  mv_status s = MV_OK;
+  for (int i = 0; i < e->certain_count && s == MV_OK; i++) {
+    mv_tensor padded = {0}, key = {0}, value = {0};
+    s = mv_tensor_new(&padded, new_channels, 1, e->padded_h, e->padded_w);
+    if (s == MV_OK) s = mv_tensor_upload(&padded, e->certain_masks[i]);
+    if (s == MV_OK) s = memorize_mask(e, e->certain_frames[i], &padded, &key, &value);
+    mv_tensor_free(&padded);
+    if (s == MV_OK) {
+      mv_tensor_free(&e->certain_keys[i]);
+      mv_tensor_free(&e->certain_values[i]);
+      e->certain_keys[i] = key;
+      e->certain_values[i] = value;
+    } else {
+      mv_tensor_free(&key);
+      mv_tensor_free(&value);
+    }
+  }
+  return s;
+}
+
+mv_status mv_engine_probabilities(const mv_engine *e, int frame, float *out) {
+  MV_CHECK_ARG(e && out, "mv_engine_probabilities: NULL argument");
+  MV_CHECK_ARG(frame >= 0 && frame < e->config.frames,
+               "mv_engine_probabilities: frame %d outside 0..%d", frame, e->config.frames - 1);
+  read_prob(e, frame, out);
+  return MV_OK;
+}
+
+mv_status mv_engine_labels(const mv_engine *e, int frame, uint8_t *out) {
+  MV_CHECK_ARG(e && out, "mv_engine_labels: NULL argument");
+  MV_CHECK_ARG(frame >= 0 && frame < e->config.frames, "mv_engine_labels: frame %d outside 0..%d",
+               frame, e->config.frames - 1);
+  float *prob = malloc(frame_floats(e) * sizeof(float));
+  if (!prob) return mv_fail(MV_E_MEMORY, "mv_engine_labels: out of memory");
+  read_prob(e, frame, prob);
+  size_t plane = plane_floats(e);
+  int h = e->config.height, w = e->config.width;
+  for (int y = 0; y < h; y++) {
+    for (int x = 0; x < w; x++) {
+      size_t p = (size_t)(y + e->pad.top) * e->padded_w + (size_t)(x + e->pad.left);
+      int best = 0;
+      for (int c = 1; c <= e->config.objects; c++)
+        if (prob[c * plane + p] > prob[best * plane + p]) best = c;
+      out[(size_t)y * w + x] = (uint8_t)best;
+    }
+  }
+  free(prob);
+  return MV_OK;
+}

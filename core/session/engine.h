@@ -1,0 +1,131 @@
+/* The propagation engine: the official MiVOS inference core (interaction ->
+ * bidirectional propagation -> difference-aware fusion) over swappable
+ * propagation and fusion modules. Probabilities of every frame, background
+ * first, are kept on the host; features and memory on the device. */
+#ifndef MV_ENGINE_H
+#define MV_ENGINE_H
+
+#include "mivos.h"
+#include "fusion/fusion_net.h"
+#include "propagation/propagation_net.h"
+
+/* ---- modules ---------------------------------------------------------------- */
+
+/* A propagation module. A query is whatever the module computes once per
+ * frame (opaque to the engine, cached by it). Memory keys/values of a frame
+ * are k x Ck x h x w and k x Cv x h x w tensors; the engine stores them in an
+ * mv_memory and hands that back to segment(). */
+typedef struct mv_propagator_ops {
+  mv_status (*encode_query)(void *self, const mv_tensor *image, void **query, size_t *bytes);
+  void (*free_query)(void *self, void *query);
+  /* masks: k x 1 x H x W probabilities of the objects. */
+  mv_status (*memorize)(void *self, const mv_tensor *image, const mv_tensor *masks,
+                        mv_tensor *key, mv_tensor *value);
+  /* prob: k x 1 x H x W per-object probabilities (before aggregation). */
+  mv_status (*segment)(void *self, void *query, const mv_memory *memory, mv_tensor *prob);
+  /* The query's key (1 x Ck x h x w), for fusion attention; may be NULL. */
+  const mv_tensor *(*query_key)(void *self, void *query);
+  void (*destroy)(void *self);
+} mv_propagator_ops;
+
+typedef struct mv_propagator {
+  const mv_propagator_ops *ops;
+  void *self;
+  const char *name;
+} mv_propagator;
+
+/* Everything fusion may use for frame ti, between the earlier interacted
+ * frame tc and the new one tr. Probabilities are (k+1) x 1 x H x W,
+ * background first; the differences are the new mask minus the previous
+ * probabilities at tr, clamped positive (pos) and negated (neg). */
+typedef struct mv_fusion_input {
+  const mv_tensor *image;
+  const mv_tensor *previous, *current;
+  const mv_tensor *pos_diff, *neg_diff;
+  const mv_tensor *interacted_key;   /* k x Ck x h x w: memory key of frame tr */
+  const mv_tensor *query_key;        /* 1 x Ck x h x w of frame ti, or NULL */
+  /* Frame tr and its committed (k+1) mask, for a fuser that needs keys of
+   * its own (network fusion after a propagation module without them). */
+  const mv_tensor *interacted_image, *interacted_mask;
+  int tc, tr, ti;
+} mv_fusion_input;
+
+typedef struct mv_fuser_ops {
+  /* out: (k+1) x 1 x H x W fused probabilities (aggregated). */
+  mv_status (*fuse)(void *self, const mv_fusion_input *in, mv_tensor *out);
+  void (*destroy)(void *self);
+} mv_fuser_ops;
+
+typedef struct mv_fuser {
+  const mv_fuser_ops *ops;
+  void *self;
+  const char *name;
+} mv_fuser;
+
+/* Modules over the official networks (the engine owns the module, not the net). */
+mv_status mv_propagator_network(const mv_propagation *net, mv_propagator *out);
+mv_status mv_fuser_network(const mv_propagation *prop, const mv_fusion *fusion,
+                           mv_fuser *out);
+
+/* ---- engine ------------------------------------------------------------------ */
+
+/* Supplies frame t preprocessed (1 x 3 x H x W, padded); `out` is empty. */
+typedef mv_status (*mv_frame_source)(void *user, int frame, mv_tensor *out);
+
+typedef struct mv_engine_config {
+  int frames, objects;
+  int height, width;          /* unpadded frame size */
+  int memory_every;           /* a frame enters memory this often (official: 5) */
+  size_t query_cache_bytes;   /* bound of the cached per-frame queries (0: 1 GiB) */
+  size_t memory_bank_bytes;   /* bound of a pass's memory bank on the device
+                                 (0: none). When the official schedule would
+                                 need more, the oldest non-interacted memory
+                                 frames are overwritten (a ring). */
+  size_t host_bytes;          /* probabilities kept at float32 up to this many
+                                 bytes, beyond at 16 bits (0: always float32) */
+} mv_engine_config;
+
+typedef struct mv_engine mv_engine;
+
+/* Takes ownership of the modules (destroyed with the engine; fuser may be NULL). */
+mv_status mv_engine_create(const mv_engine_config *config, mv_propagator propagator,
+                           mv_fuser *fuser, mv_frame_source source, void *source_user,
+                           mv_engine **out);
+void mv_engine_free(mv_engine *engine);
+
+/* Progress: called after each propagated frame with (done, total); a
+ * non-zero return stops the propagation after that frame. */
+typedef int (*mv_engine_progress)(void *user, int done, int total);
+
+/* The official interact(): mask is (k+1) x h x w, background first,
+ * unpadded, host memory. Replaces the frame's probabilities, memorises it as
+ * certain memory, propagates both ways up to the nearest interacted frames
+ * and fuses where a pass ends at one. */
+mv_status mv_engine_interact(mv_engine *engine, int frame, const float *mask,
+                             mv_engine_progress progress, void *progress_user);
+
+/* The padded probabilities of a frame, (k+1) x H x W (H, W padded). */
+mv_status mv_engine_probabilities(const mv_engine *engine, int frame, float *out);
+/* Label map (argmax, first index wins ties), unpadded h x w. */
+mv_status mv_engine_labels(const mv_engine *engine, int frame, uint8_t *out);
+mv_padding mv_engine_padding(const mv_engine *engine);
+int mv_engine_objects(const mv_engine *engine);
+/* Frames interacted on (propagated from) so far. */
+int mv_engine_interacted_count(const mv_engine *engine);
+
+/* Memory in use: the largest memory bank of any pass so far, the cached
+ * queries (device) and the stored probabilities (host), in bytes. */
+typedef struct mv_engine_memory {
+  size_t peak_bank_bytes, query_cache_bytes, host_bytes;
+  int quantized;   /* probabilities stored at 16 bits */
+} mv_engine_memory;
+void mv_engine_memory_use(const mv_engine *engine, mv_engine_memory *out);
+
+/* Changes the objects: new object j (1..new_objects) takes old object
+ * source[j] (0 = a new, empty object); old objects nobody takes are removed
+ * (their probability goes to the background). Stored probabilities and the
+ * masks of the interacted frames are remapped and the memory of the
+ * interacted frames is recomputed. source[0] is ignored. */
+mv_status mv_engine_remap_objects(mv_engine *engine, int new_objects, const int *source);
+
+#endif

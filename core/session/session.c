@@ -1,0 +1,554 @@
+/* The interactive session: modules chosen by name, frames read lazily from
+ * the video, interactions that change one frame at once (undoable), and
+ * propagation + fusion through the engine. A frame interacted on holds a
+ * "pending" label map until it is propagated from; the engine keeps the
+ * probabilities of every frame. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "interaction/backend_registry.h"
+#include "session/engine.h"
+#include "error.h"
+#include "fusion/fusion_net.h"
+#include "interaction/interactors.h"
+#include "propagation/labelprop.h"
+#include "nets/preprocess.h"
+#include "propagation/propagation_net.h"
+#include "interaction/raster.h"
+#include "interaction/s2m.h"
+
+enum { UNDO_DEPTH = 32, CLICK_RADIUS = 5, NAME_CAPACITY = 32 };
+
+/* One frame's history: the pending label maps before each interaction
+ * (NULL = "no pending map": the engine's result was shown). */
+typedef struct undo_stack {
+  uint8_t *entries[UNDO_DEPTH];
+  int count;
+} undo_stack;
+
+struct mv_session {
+  mv_video *video;
+  int frames, width, height;
+  mv_padding pad;
+  char interaction[NAME_CAPACITY], propagation[NAME_CAPACITY], fusion[NAME_CAPACITY];
+  mv_propagation *prop_net;
+  mv_fusion *fusion_net;
+  mv_s2m *s2m_net;
+  mv_engine *engine;
+  uint8_t **pending;     /* per frame h x w labels, NULL = none */
+  undo_stack *undo;
+  uint8_t *rgb;          /* the frame being interacted on (a copy) */
+};
+
+void mv_session_options_default(mv_session_options *o) {
+  if (!o) return;
+  memset(o, 0, sizeof *o);
+  o->objects = 1;
+  o->memory_every = 5;
+}
+
+static mv_status frame_source(void *user, int frame, mv_tensor *out) {
+  mv_session *s = user;
+  const uint8_t *rgb;
+  MV_TRY(mv_video_frame(s->video, frame, &rgb));
+  return mv_preprocess_frame(rgb, s->height, s->width, s->pad, out);
+}
+
+static mv_status load_weights(const char *folder, const char *file, mv_checkpoint **out) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", folder, file);
+  mv_status s = mv_checkpoint_open(path, out);
+  if (s != MV_OK) return mv_fail_context(s, "weights '%s'", path);
+  return MV_OK;
+}
+
+static void copy_name(char *dst, const char *src) {
+  snprintf(dst, NAME_CAPACITY, "%s", src);
+}
+
+/* Loads the networks the chosen modules need and builds the modules. */
+static mv_status build_modules(mv_session *s, const mv_session_options *o,
+                               mv_propagator *propagator, mv_fuser *fuser, int *has_fuser) {
+  int network_prop = !strcmp(s->propagation, "network");
+  int network_fusion = !strcmp(s->fusion, "network");
+  if (!network_prop && strcmp(s->propagation, "labelprop"))
+    return mv_fail(MV_E_ARGUMENT, "unknown propagation '%s' (expected labelprop or network)",
+                   s->propagation);
+  if (!network_fusion && strcmp(s->fusion, "linear") && strcmp(s->fusion, "none"))
+    return mv_fail(MV_E_ARGUMENT, "unknown fusion '%s' (expected linear, network or none)",
+                   s->fusion);
+  int needs_s2m = !strcmp(s->interaction, "s2m");
+  if ((network_prop || network_fusion || needs_s2m) && !o->weights)
+    return mv_fail(MV_E_ARGUMENT,
+                   "the %s module needs the official weights: pass a weights folder",
+                   needs_s2m ? "s2m" : (network_prop ? "network propagation" : "network fusion"));
+  mv_checkpoint *c = NULL;
+  if (network_prop || network_fusion) {
+    MV_TRY(load_weights(o->weights, "propagation_model.pth", &c));
+    mv_status st = mv_propagation_load(c, &s->prop_net);
+    mv_checkpoint_close(c);
+    MV_TRY(st);
+  }
+  if (network_fusion) {
+    MV_TRY(load_weights(o->weights, "fusion.pth", &c));
+    mv_status st = mv_fusion_load(c, &s->fusion_net);
+    mv_checkpoint_close(c);
+    MV_TRY(st);
+  }
+  if (needs_s2m) {
+    MV_TRY(load_weights(o->weights, "s2m.pth", &c));
+    mv_status st = mv_s2m_load(c, &s->s2m_net);
+    mv_checkpoint_close(c);
+    MV_TRY(st);
+  }
+  if (network_prop) {
+    MV_TRY(mv_propagator_network(s->prop_net, propagator));
+  } else {
+    MV_TRY(mv_propagator_labelprop(NULL, propagator));
+  }
+  *has_fuser = strcmp(s->fusion, "none") != 0;
+  if (network_fusion) {
+    mv_status st = mv_fuser_network(s->prop_net, s->fusion_net, fuser);
+    if (st != MV_OK && propagator->ops->destroy) propagator->ops->destroy(propagator->self);
+    return st;
+  }
+  if (*has_fuser) {
+    mv_status st = mv_fuser_linear(fuser);
+    if (st != MV_OK && propagator->ops->destroy) propagator->ops->destroy(propagator->self);
+    return st;
+  }
+  return MV_OK;
+}
+
+mv_status mv_session_open(mv_video *video, const mv_session_options *options, mv_session **out) {
+  MV_CHECK_ARG(out, "mv_session_open: out is NULL");
+  *out = NULL;
+  MV_CHECK_ARG(video, "mv_session_open: video is NULL");
+  mv_session_options o;
+  mv_session_options_default(&o);
+  if (options) o = *options;
+  if (o.memory_every == 0) o.memory_every = 5;
+  MV_CHECK_ARG(o.objects >= 1 && o.objects <= 255, "mv_session_open: objects must be 1..255, got %d",
+               o.objects);
+  MV_CHECK_ARG(o.memory_every >= 1, "mv_session_open: memory_every must be >= 1, got %d",
+               o.memory_every);
+  mv_video_info info;
+  MV_TRY(mv_video_get_info(video, &info));
+  mv_session *s = calloc(1, sizeof *s);
+  if (!s) return mv_fail(MV_E_MEMORY, "mv_session_open: out of memory");
+  s->video = video;
+  s->frames = info.frame_count;
+  s->width = info.width;
+  s->height = info.height;
+  s->pad = mv_padding_for(s->height, s->width, 16);
+  copy_name(s->interaction, o.interaction ? o.interaction : (o.weights ? "s2m" : "graphcut"));
+  copy_name(s->propagation, o.propagation ? o.propagation : (o.weights ? "network" : "labelprop"));
+  copy_name(s->fusion, o.fusion ? o.fusion : (o.weights ? "network" : "linear"));
+  s->pending = calloc((size_t)s->frames, sizeof *s->pending);
+  s->undo = calloc((size_t)s->frames, sizeof *s->undo);
+  s->rgb = malloc((size_t)s->width * s->height * 3);
+  mv_status st = s->pending && s->undo && s->rgb ? MV_OK
+                                                 : mv_fail(MV_E_MEMORY, "mv_session_open: out of memory");
+  mv_propagator propagator = {0};
+  mv_fuser fuser = {0};
+  int has_fuser = 0;
+  if (st == MV_OK) st = mv_session_set_interaction(s, s->interaction);
+  if (st == MV_OK) st = build_modules(s, &o, &propagator, &fuser, &has_fuser);
+  if (st == MV_OK) {
+    size_t device_limit = o.device_memory_limit;
+    if (!device_limit) {
+      mv_device_info device;
+      st = mv_device_current(&device);
+      device_limit = (size_t)(device.global_memory / 2);
+    }
+    mv_engine_config config = {s->frames, o.objects, s->height, s->width, o.memory_every,
+                               device_limit / 2, device_limit / 2,
+                               o.host_memory_limit ? o.host_memory_limit : (size_t)4 << 30};
+    if (st == MV_OK)
+      st = mv_engine_create(&config, propagator, has_fuser ? &fuser : NULL, frame_source, s,
+                            &s->engine);
+    else if (propagator.ops && propagator.ops->destroy)
+      propagator.ops->destroy(propagator.self);
+  }
+  if (st != MV_OK) {
+    mv_session_close(s);
+    return st;
+  }
+  *out = s;
+  return MV_OK;
+}
+
+static void clear_undo(undo_stack *u) {
+  for (int i = 0; i < u->count; i++) free(u->entries[i]);
+  u->count = 0;
+}
+
+void mv_session_close(mv_session *s) {
+  if (!s) return;
+  mv_engine_free(s->engine);
+  for (int t = 0; s->pending && t < s->frames; t++) free(s->pending[t]);
+  for (int t = 0; s->undo && t < s->frames; t++) clear_undo(&s->undo[t]);
+  free(s->pending);
+  free(s->undo);
+  free(s->rgb);
+  mv_propagation_free(s->prop_net);
+  mv_fusion_free(s->fusion_net);
+  mv_s2m_free(s->s2m_net);
+  free(s);
+}
+
+mv_status mv_session_get_info(const mv_session *s, mv_session_info *info) {
+  MV_CHECK_ARG(s && info, "mv_session_get_info: NULL argument");
+  memset(info, 0, sizeof *info);
+  info->frame_count = s->frames;
+  info->width = s->width;
+  info->height = s->height;
+  info->objects = mv_engine_objects(s->engine);
+  info->interacted_frames = mv_engine_interacted_count(s->engine);
+  copy_name(info->interaction, s->interaction);
+  copy_name(info->propagation, s->propagation);
+  copy_name(info->fusion, s->fusion);
+  return MV_OK;
+}
+
+mv_status mv_session_set_interaction(mv_session *s, const char *name) {
+  MV_CHECK_ARG(s && name, "mv_session_set_interaction: NULL argument");
+  if (!mv_builtin_backend(name)) {
+    mv_interactor probe;
+    MV_TRY(mv_backend_interactor(name, &probe));
+    mv_interactor_destroy(&probe);
+  }
+  if (!strcmp(name, "s2m") && !s->s2m_net && s->engine)
+    return mv_fail(MV_E_STATE, "interaction 's2m' needs the session to be opened with weights");
+  if (name != s->interaction) copy_name(s->interaction, name);
+  return MV_OK;
+}
+
+static mv_status check_frame(const mv_session *s, const char *fn, int frame) {
+  if (frame < 0 || frame >= s->frames)
+    return mv_fail(MV_E_ARGUMENT, "%s: frame %d outside 0..%d", fn, frame, s->frames - 1);
+  return MV_OK;
+}
+
+static mv_status check_object(const mv_session *s, const char *fn, int object) {
+  int k = mv_engine_objects(s->engine);
+  if (object < 1 || object > k)
+    return mv_fail(MV_E_ARGUMENT, "%s: object %d outside 1..%d", fn, object, k);
+  return MV_OK;
+}
+
+mv_status mv_session_labels(mv_session *s, int frame, uint8_t *labels) {
+  MV_CHECK_ARG(s && labels, "mv_session_labels: NULL argument");
+  MV_TRY(check_frame(s, "mv_session_labels", frame));
+  if (s->pending[frame]) {
+    memcpy(labels, s->pending[frame], (size_t)s->width * s->height);
+    return MV_OK;
+  }
+  return mv_engine_labels(s->engine, frame, labels);
+}
+
+mv_status mv_session_probabilities(mv_session *s, int frame, int object, float *out) {
+  MV_CHECK_ARG(s && out, "mv_session_probabilities: NULL argument");
+  MV_TRY(check_frame(s, "mv_session_probabilities", frame));
+  int k = mv_engine_objects(s->engine);
+  MV_CHECK_ARG(object >= 0 && object <= k, "mv_session_probabilities: object %d outside 0..%d",
+               object, k);
+  size_t n = (size_t)s->width * s->height;
+  if (s->pending[frame]) {
+    for (size_t i = 0; i < n; i++) out[i] = s->pending[frame][i] == object ? 1.0f : 0.0f;
+    return MV_OK;
+  }
+  int H = s->height + s->pad.top + s->pad.bottom, W = s->width + s->pad.left + s->pad.right;
+  float *all = malloc((size_t)(k + 1) * H * W * sizeof *all);
+  if (!all) return mv_fail(MV_E_MEMORY, "mv_session_probabilities: out of memory");
+  mv_status st = mv_engine_probabilities(s->engine, frame, all);
+  const float *plane = all + (size_t)object * H * W;
+  for (int y = 0; y < s->height && st == MV_OK; y++)
+    memcpy(out + (size_t)y * s->width, plane + (size_t)(y + s->pad.top) * W + s->pad.left,
+           (size_t)s->width * sizeof(float));
+  free(all);
+  return st;
+}
+
+/* Records the frame's current pending state for undo, then installs `labels`
+ * (ownership taken) as its pending map. */
+static void set_pending(mv_session *s, int frame, uint8_t *labels) {
+  undo_stack *u = &s->undo[frame];
+  if (u->count == UNDO_DEPTH) {
+    free(u->entries[0]);
+    memmove(u->entries, u->entries + 1, (UNDO_DEPTH - 1) * sizeof u->entries[0]);
+    u->count--;
+  }
+  u->entries[u->count++] = s->pending[frame];
+  s->pending[frame] = labels;
+}
+
+static mv_status current_labels(mv_session *s, int frame, uint8_t **out) {
+  *out = malloc((size_t)s->width * s->height);
+  if (!*out) return mv_fail(MV_E_MEMORY, "session: out of memory");
+  mv_status st = mv_session_labels(s, frame, *out);
+  if (st != MV_OK) {
+    free(*out);
+    *out = NULL;
+  }
+  return st;
+}
+
+static mv_status make_interactor(mv_session *s, const char *name, int click,
+                                 const mv_region *region, mv_interactor *out) {
+  mv_status st;
+  if (!strcmp(name, "graphcut")) st = mv_interactor_graphcut(out);
+  else if (!strcmp(name, "freehand")) st = mv_interactor_freehand(out);
+  else if (!strcmp(name, "s2m"))
+    st = s->s2m_net ? mv_interactor_s2m(s->s2m_net, out)
+                    : mv_fail(MV_E_STATE, "interaction 's2m' needs the official weights");
+  else st = mv_backend_interactor(name, out);
+  MV_TRY(st);
+  if (click) MV_TRY(mv_interactor_click(*out, CLICK_RADIUS, out));
+  if (region) {
+    MV_CHECK_ARG(region->x0 <= region->x1 && region->y0 <= region->y1 && region->x0 >= 0 &&
+                     region->y0 >= 0 && region->x1 < s->width && region->y1 < s->height &&
+                     region->margin >= 0,
+                 "session: region (%d,%d)-(%d,%d) margin %d is not inside the %dx%d frame",
+                 region->x0, region->y0, region->x1, region->y1, region->margin, s->width,
+                 s->height);
+    MV_TRY(mv_interactor_local(*out, region->x0, region->y0, region->x1, region->y1,
+                               region->margin, out));
+  }
+  return MV_OK;
+}
+
+/* Runs a backend for one object and merges its result into the frame's
+ * labels: the object takes the pixels it now covers (p > 0.5) and gives the
+ * ones it no longer covers back to the background. */
+static mv_status interact(mv_session *s, const char *fn, const char *backend, int frame,
+                          int object, const uint8_t *positive, const uint8_t *negative,
+                          int click, const mv_region *region) {
+  MV_TRY(check_frame(s, fn, frame));
+  MV_TRY(check_object(s, fn, object));
+  size_t n = (size_t)s->width * s->height;
+  const uint8_t *rgb;
+  MV_TRY(mv_video_frame(s->video, frame, &rgb));
+  memcpy(s->rgb, rgb, n * 3);
+  uint8_t *labels = NULL;
+  MV_TRY(current_labels(s, frame, &labels));
+  float *previous = malloc(n * sizeof *previous), *result = malloc(n * sizeof *result);
+  mv_status st = previous && result ? MV_OK : mv_fail(MV_E_MEMORY, "%s: out of memory", fn);
+  for (size_t i = 0; i < n && st == MV_OK; i++) previous[i] = labels[i] == object ? 1.0f : 0.0f;
+  mv_interactor interactor = {0};
+  if (st == MV_OK) st = make_interactor(s, backend, click, region, &interactor);
+  mv_interaction_input in = {s->rgb, s->width, s->height, previous, positive, negative};
+  if (st == MV_OK) st = mv_interactor_run(&interactor, &in, result);
+  mv_interactor_destroy(&interactor);
+  if (st == MV_OK) {
+    for (size_t i = 0; i < n; i++) {
+      if (result[i] > 0.5f) labels[i] = (uint8_t)object;
+      else if (labels[i] == object) labels[i] = 0;
+    }
+    set_pending(s, frame, labels);
+    labels = NULL;
+  } else {
+    mv_fail_context(st, "%s: frame %d, object %d, backend '%s'", fn, frame, object, backend);
+  }
+  free(labels);
+  free(previous);
+  free(result);
+  return st;
+}
+
+mv_status mv_session_interact_maps(mv_session *s, int frame, int object, const uint8_t *positive,
+                                   const uint8_t *negative, const mv_region *region) {
+  MV_CHECK_ARG(s, "mv_session_interact_maps: session is NULL");
+  return interact(s, "mv_session_interact_maps", s->interaction, frame, object, positive,
+                  negative, 0, region);
+}
+
+mv_status mv_session_scribble(mv_session *s, int frame, int object, const mv_stroke *strokes,
+                              int count, const mv_region *region) {
+  MV_CHECK_ARG(s && (strokes || count == 0), "mv_session_scribble: NULL argument");
+  MV_CHECK_ARG(count > 0, "mv_session_scribble: no strokes given");
+  size_t n = (size_t)s->width * s->height;
+  uint8_t *maps = calloc(2 * n, 1);
+  if (!maps) return mv_fail(MV_E_MEMORY, "mv_session_scribble: out of memory");
+  mv_status st = MV_OK;
+  for (int i = 0; i < count && st == MV_OK; i++) {
+    if (!strokes[i].xy || strokes[i].count < 1)
+      st = mv_fail(MV_E_ARGUMENT, "mv_session_scribble: stroke %d has no points", i);
+    else
+      st = mv_raster_polyline(strokes[i].positive ? maps : maps + n, s->width, s->height,
+                              strokes[i].xy, strokes[i].count,
+                              strokes[i].thickness > 0 ? strokes[i].thickness : 3.0f, 1);
+  }
+  if (st == MV_OK)
+    st = interact(s, "mv_session_scribble", s->interaction, frame, object, maps, maps + n, 0,
+                  region);
+  free(maps);
+  return st;
+}
+
+mv_status mv_session_click(mv_session *s, int frame, int object, float x, float y, int positive,
+                           const mv_region *region) {
+  MV_CHECK_ARG(s, "mv_session_click: session is NULL");
+  MV_CHECK_ARG(x >= 0 && y >= 0 && x < s->width && y < s->height,
+               "mv_session_click: point (%g, %g) outside the %dx%d frame", x, y, s->width,
+               s->height);
+  size_t n = (size_t)s->width * s->height;
+  uint8_t *map = calloc(n, 1);
+  if (!map) return mv_fail(MV_E_MEMORY, "mv_session_click: out of memory");
+  map[(size_t)y * s->width + (size_t)x] = 1;
+  mv_status st = interact(s, "mv_session_click", s->interaction, frame, object,
+                          positive ? map : NULL, positive ? NULL : map, 1, region);
+  free(map);
+  return st;
+}
+
+mv_status mv_session_draw(mv_session *s, int frame, int object, const float *xy, int count,
+                          float brush_radius, int erase) {
+  MV_CHECK_ARG(s && xy, "mv_session_draw: NULL argument");
+  MV_CHECK_ARG(brush_radius >= 0, "mv_session_draw: brush radius %g is negative", brush_radius);
+  MV_CHECK_ARG(count >= (brush_radius > 0 ? 1 : 3),
+               "mv_session_draw: %d points (a polygon needs 3, a brush stroke 1)", count);
+  size_t n = (size_t)s->width * s->height;
+  uint8_t *map = calloc(n, 1);
+  if (!map) return mv_fail(MV_E_MEMORY, "mv_session_draw: out of memory");
+  mv_status st = brush_radius > 0
+                     ? mv_raster_polyline(map, s->width, s->height, xy, count, 2 * brush_radius, 1)
+                     : mv_raster_polygon(map, s->width, s->height, xy, count, 1);
+  if (st == MV_OK)
+    st = interact(s, "mv_session_draw", "freehand", frame, object, erase ? NULL : map,
+                  erase ? map : NULL, 0, NULL);
+  free(map);
+  return st;
+}
+
+mv_status mv_session_set_labels(mv_session *s, int frame, const uint8_t *labels) {
+  MV_CHECK_ARG(s && labels, "mv_session_set_labels: NULL argument");
+  MV_TRY(check_frame(s, "mv_session_set_labels", frame));
+  size_t n = (size_t)s->width * s->height;
+  int k = mv_engine_objects(s->engine);
+  for (size_t i = 0; i < n; i++)
+    if (labels[i] > k)
+      return mv_fail(MV_E_ARGUMENT,
+                     "mv_session_set_labels: label %d at pixel (%zu, %zu) but the session has %d "
+                     "objects",
+                     labels[i], i % (size_t)s->width, i / (size_t)s->width, k);
+  uint8_t *copy = malloc(n);
+  if (!copy) return mv_fail(MV_E_MEMORY, "mv_session_set_labels: out of memory");
+  memcpy(copy, labels, n);
+  set_pending(s, frame, copy);
+  return MV_OK;
+}
+
+typedef struct progress_bridge {
+  mv_progress_fn fn;
+  void *user;
+} progress_bridge;
+
+static int bridge_progress(void *user, int done, int total) {
+  const progress_bridge *b = user;
+  return b->fn ? b->fn(b->user, done, total) : 0;
+}
+
+mv_status mv_session_propagate(mv_session *s, int frame, mv_progress_fn progress, void *user) {
+  MV_CHECK_ARG(s, "mv_session_propagate: session is NULL");
+  MV_TRY(check_frame(s, "mv_session_propagate", frame));
+  int k = mv_engine_objects(s->engine);
+  size_t n = (size_t)s->width * s->height;
+  uint8_t *labels = NULL;
+  MV_TRY(current_labels(s, frame, &labels));
+  float *mask = calloc((size_t)(k + 1) * n, sizeof *mask);
+  if (!mask) {
+    free(labels);
+    return mv_fail(MV_E_MEMORY, "mv_session_propagate: out of memory");
+  }
+  for (size_t i = 0; i < n; i++) mask[(size_t)labels[i] * n + i] = 1.0f;
+  progress_bridge bridge = {progress, user};
+  mv_status st = mv_engine_interact(s->engine, frame, mask, bridge_progress, &bridge);
+  if (st == MV_OK) {
+    /* The engine now holds this frame's mask; keep the pending map as the
+     * last undo entry so undo can bring it back for another round. */
+    set_pending(s, frame, NULL);
+  }
+  free(mask);
+  free(labels);
+  return st;
+}
+
+mv_status mv_session_undo(mv_session *s, int frame) {
+  MV_CHECK_ARG(s, "mv_session_undo: session is NULL");
+  MV_TRY(check_frame(s, "mv_session_undo", frame));
+  undo_stack *u = &s->undo[frame];
+  if (!u->count) return mv_fail(MV_E_STATE, "mv_session_undo: frame %d has nothing to undo", frame);
+  free(s->pending[frame]);
+  s->pending[frame] = u->entries[--u->count];
+  return MV_OK;
+}
+
+mv_status mv_session_reset_frame(mv_session *s, int frame) {
+  MV_CHECK_ARG(s, "mv_session_reset_frame: session is NULL");
+  MV_TRY(check_frame(s, "mv_session_reset_frame", frame));
+  uint8_t *empty = calloc((size_t)s->width * s->height, 1);
+  if (!empty) return mv_fail(MV_E_MEMORY, "mv_session_reset_frame: out of memory");
+  set_pending(s, frame, empty);
+  return MV_OK;
+}
+
+/* Applies an object renumbering (new id of old id i = map[i], 0 = removed)
+ * to every pending map and undo entry. */
+static void relabel_maps(mv_session *s, const uint8_t *map) {
+  size_t n = (size_t)s->width * s->height;
+  for (int t = 0; t < s->frames; t++) {
+    uint8_t *maps[UNDO_DEPTH + 1];
+    int count = 0;
+    if (s->pending[t]) maps[count++] = s->pending[t];
+    for (int i = 0; i < s->undo[t].count; i++)
+      if (s->undo[t].entries[i]) maps[count++] = s->undo[t].entries[i];
+    for (int m = 0; m < count; m++)
+      for (size_t i = 0; i < n; i++) maps[m][i] = map[maps[m][i]];
+  }
+}
+
+/* Renumbers objects in the engine (source: new -> old) and in the label maps
+ * (map: old -> new). */
+static mv_status renumber(mv_session *s, int new_objects, const int *source, const uint8_t *map) {
+  MV_TRY(mv_engine_remap_objects(s->engine, new_objects, source));
+  relabel_maps(s, map);
+  return MV_OK;
+}
+
+mv_status mv_session_reset_object(mv_session *s, int object) {
+  MV_CHECK_ARG(s, "mv_session_reset_object: session is NULL");
+  MV_TRY(check_object(s, "mv_session_reset_object", object));
+  int k = mv_engine_objects(s->engine), source[256];
+  uint8_t map[256];
+  for (int i = 0; i < 256; i++) map[i] = (uint8_t)i;
+  for (int j = 0; j <= k; j++) source[j] = j;
+  source[object] = 0;
+  map[object] = 0;
+  return renumber(s, k, source, map);
+}
+
+mv_status mv_session_add_object(mv_session *s, int *object) {
+  MV_CHECK_ARG(s, "mv_session_add_object: session is NULL");
+  int k = mv_engine_objects(s->engine), source[256];
+  MV_CHECK_ARG(k < 255, "mv_session_add_object: already 255 objects");
+  uint8_t map[256];
+  for (int i = 0; i < 256; i++) map[i] = (uint8_t)i;
+  for (int j = 0; j <= k; j++) source[j] = j;
+  source[k + 1] = 0;
+  MV_TRY(renumber(s, k + 1, source, map));
+  if (object) *object = k + 1;
+  return MV_OK;
+}
+
+mv_status mv_session_delete_object(mv_session *s, int object) {
+  MV_CHECK_ARG(s, "mv_session_delete_object: session is NULL");
+  MV_TRY(check_object(s, "mv_session_delete_object", object));
+  int k = mv_engine_objects(s->engine), source[256];
+  MV_CHECK_ARG(k > 1, "mv_session_delete_object: cannot delete the only object (reset it instead)");
+  uint8_t map[256];
+  for (int i = 0; i < 256; i++) map[i] = (uint8_t)(i < object ? i : (i == object ? 0 : i - 1));
+  for (int j = 0; j < k; j++) source[j] = j < object ? j : j + 1;
+  return renumber(s, k - 1, source, map);
+}
