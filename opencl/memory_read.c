@@ -182,9 +182,7 @@ mv_status mv_memory_affinity_softmax(mv_matrix mem_key, mv_matrix query_key, int
   return mv_memory_softmax_columns(out, m, n);
 }
 
-/* Query columns per block so that one block's affinity stays under the
- * workspace bound (and the device's largest allocation). */
-static size_t block_columns(size_t m, size_t n) {
+size_t mv_memory_block_columns(size_t m, size_t n) {
   size_t limit = MV_MEMORY_BLOCK_FLOATS;
   mv_runtime *rt = NULL;
   if (mv_runtime_get(&rt) == MV_OK && rt->info.max_allocation > 0 &&
@@ -255,7 +253,7 @@ static mv_status read_objects(int objects, mv_matrix mem_key, size_t key_stride,
                               mv_matrix mem_value, size_t value_stride, mv_matrix query_key,
                               int ck, int cv, size_t m, size_t n, int top_k, mv_matrix readout,
                               size_t readout_stride, const mv_memory_kept *kept_out) {
-  size_t block = block_columns(m, n);
+  size_t block = mv_memory_block_columns(m, n);
   cl_mem workspace = NULL, indices = NULL, weights = NULL;
   mv_status status = mv_buffer_acquire(block * m * sizeof(float), &workspace);
   mv_memory_kept kept = {{NULL, 0, n}, {NULL, 0, n}};

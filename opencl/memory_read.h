@@ -58,6 +58,12 @@ static inline mv_matrix mv_memory_matrix(const mv_tensor *t, int item) {
   return x;
 }
 
+/* Query columns per block of an affinity with m memory positions, out of
+ * n: as many as keep one block (columns x m floats) under
+ * MV_MEMORY_BLOCK_FLOATS and the device's largest allocation, at least 1,
+ * at most n. The reads here and labelprop's reads size their workspace with it. */
+size_t mv_memory_block_columns(size_t m, size_t n);
+
 /* affinity = mk^T * qk / sqrt(ck) through mv_gemm, N x M (query-major, what
  * the top-k selection reads) or M x N (memory-major). */
 mv_status mv_memory_affinity(mv_matrix mem_key, mv_matrix query_key, int ck, size_t m, size_t n,

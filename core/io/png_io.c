@@ -118,35 +118,62 @@ static mv_status open_png(const char *caller, const char *path, FILE **out) {
   return MV_OK;
 }
 
-mv_status mv_png_read(const char *caller, const char *path, int mode, mv_png_image *out) {
-  MV_CHECK_ARG(out, "%s: out is NULL", caller);
-  memset(out, 0, sizeof *out);
-  FILE *fp = NULL;
-  MV_TRY(open_png(caller, path, &fp));
+/* Both readers go through read_png: open and check the signature, then
+ * (read_open_png) set libpng up and read the header under one setjmp;
+ * `read` does the rest for its format. A libpng error anywhere (also inside
+ * `read`) comes back to that setjmp: `discard` frees what `read` had
+ * allocated and the failure names the file as `corrupt`. */
+typedef struct png_reader {
+  const char *caller, *path;
+  const char *corrupt;  /* "a corrupt PNG" ... */
+  int limit_size;       /* refuse images over 65535 pixels a side */
+  void (*read)(png_structp png, png_infop info, void *context);
+  void (*discard)(void *context);  /* may be NULL */
+  void *context;
+} png_reader;
+
+static mv_status read_open_png(const png_reader *r, FILE *fp) {
   png_failure failure = {{0}};
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &failure, on_png_error,
                                            on_png_warning);
   png_infop info = png ? png_create_info_struct(png) : NULL;
   if (!png || !info) {
     png_destroy_read_struct(&png, &info, NULL);
-    fclose(fp);
-    return mv_fail(MV_E_MEMORY, "%s: out of memory reading '%s'", caller, path);
+    return mv_fail(MV_E_MEMORY, "%s: out of memory reading '%s'", r->caller, r->path);
   }
-  uint8_t *volatile pixels = NULL;
-  png_bytep *volatile rows = NULL;
   if (setjmp(png_jmpbuf(png))) {
     png_destroy_read_struct(&png, &info, NULL);
-    fclose(fp);
-    free(pixels);
-    free(rows);
-    memset(out, 0, sizeof *out);
-    return mv_fail(MV_E_FORMAT, "%s: '%s' is a corrupt or truncated PNG: %s", caller, path,
+    if (r->discard) r->discard(r->context);
+    return mv_fail(MV_E_FORMAT, "%s: '%s' is %s: %s", r->caller, r->path, r->corrupt,
                    failure.message);
   }
   png_init_io(png, fp);
   png_set_sig_bytes(png, 8);
-  png_set_user_limits(png, 65535, 65535);
+  if (r->limit_size) png_set_user_limits(png, 65535, 65535);
   png_read_info(png, info);
+  r->read(png, info, r->context);
+  png_destroy_read_struct(&png, &info, NULL);
+  return MV_OK;
+}
+
+static mv_status read_png(const png_reader *r) {
+  FILE *fp = NULL;
+  MV_TRY(open_png(r->caller, r->path, &fp));
+  mv_status s = read_open_png(r, fp);
+  fclose(fp);
+  return s;
+}
+
+/* mv_png_read: the pixels, converted as `mode` asks. */
+typedef struct image_read {
+  mv_png_image *out;
+  int mode;
+  png_bytep *rows;
+} image_read;
+
+static void read_image(png_structp png, png_infop info, void *context) {
+  image_read *r = context;
+  mv_png_image *out = r->out;
   int color_type = png_get_color_type(png, info);
   int depth = png_get_bit_depth(png, info);
   out->width = (int)png_get_image_width(png, info);
@@ -165,7 +192,7 @@ mv_status mv_png_read(const char *caller, const char *path, int mode, mv_png_ima
       out->palette_count = count;
     }
   }
-  if (mode == MV_PNG_READ_RGBA) {
+  if (r->mode == MV_PNG_READ_RGBA) {
     if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
     if (color_type == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
@@ -182,44 +209,46 @@ mv_status mv_png_read(const char *caller, const char *path, int mode, mv_png_ima
   out->channels = png_get_channels(png, info);
   out->bit_depth = png_get_bit_depth(png, info);
   out->row_bytes = png_get_rowbytes(png, info);
-  pixels = malloc(out->row_bytes * (size_t)out->height + 1);
-  rows = malloc(sizeof(png_bytep) * (size_t)out->height + 1);
-  if (!pixels || !rows) png_error(png, "out of memory");
-  for (int y = 0; y < out->height; y++) rows[y] = pixels + out->row_bytes * (size_t)y;
-  png_read_image(png, rows);
+  out->pixels = malloc(out->row_bytes * (size_t)out->height + 1);
+  r->rows = malloc(sizeof(png_bytep) * (size_t)out->height + 1);
+  if (!out->pixels || !r->rows) png_error(png, "out of memory");
+  for (int y = 0; y < out->height; y++) r->rows[y] = out->pixels + out->row_bytes * (size_t)y;
+  png_read_image(png, r->rows);
   png_read_end(png, NULL);
-  png_destroy_read_struct(&png, &info, NULL);
-  fclose(fp);
-  free(rows);
-  out->pixels = pixels;
-  return MV_OK;
+}
+
+static void discard_image(void *context) {
+  image_read *r = context;
+  free(r->out->pixels);
+  memset(r->out, 0, sizeof *r->out);
+}
+
+mv_status mv_png_read(const char *caller, const char *path, int mode, mv_png_image *out) {
+  MV_CHECK_ARG(out, "%s: out is NULL", caller);
+  memset(out, 0, sizeof *out);
+  image_read image = {out, mode, NULL};
+  png_reader reader = {caller, path, "a corrupt or truncated PNG", 1,
+                       read_image, discard_image, &image};
+  mv_status s = read_png(&reader);
+  free(image.rows);
+  return s;
+}
+
+/* mv_png_read_size: the header only. */
+typedef struct size_read {
+  int *width, *height;
+} size_read;
+
+static void read_size(png_structp png, png_infop info, void *context) {
+  size_read *r = context;
+  *r->width = (int)png_get_image_width(png, info);
+  *r->height = (int)png_get_image_height(png, info);
 }
 
 mv_status mv_png_read_size(const char *caller, const char *path, int *width, int *height) {
-  FILE *fp = NULL;
-  MV_TRY(open_png(caller, path, &fp));
-  png_failure failure = {{0}};
-  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &failure, on_png_error,
-                                           on_png_warning);
-  png_infop info = png ? png_create_info_struct(png) : NULL;
-  if (!png || !info) {
-    png_destroy_read_struct(&png, &info, NULL);
-    fclose(fp);
-    return mv_fail(MV_E_MEMORY, "%s: out of memory reading '%s'", caller, path);
-  }
-  if (setjmp(png_jmpbuf(png))) {
-    png_destroy_read_struct(&png, &info, NULL);
-    fclose(fp);
-    return mv_fail(MV_E_FORMAT, "%s: '%s' is a corrupt PNG: %s", caller, path, failure.message);
-  }
-  png_init_io(png, fp);
-  png_set_sig_bytes(png, 8);
-  png_read_info(png, info);
-  *width = (int)png_get_image_width(png, info);
-  *height = (int)png_get_image_height(png, info);
-  png_destroy_read_struct(&png, &info, NULL);
-  fclose(fp);
-  return MV_OK;
+  size_read size = {width, height};
+  png_reader reader = {caller, path, "a corrupt PNG", 0, read_size, NULL, &size};
+  return read_png(&reader);
 }
 
 void mv_png_image_release(mv_png_image *image) {

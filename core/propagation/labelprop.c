@@ -155,19 +155,6 @@ static mv_status apply_window(mv_matrix affinity, size_t m, size_t rows, size_t 
   return mv_kernel_run(kernel, "labelprop_window", 2, global, NULL);
 }
 
-/* Query columns (or rows of a stacked matrix) per affinity block of m
- * columns: the shared read's workspace bound. */
-static size_t block_rows(size_t m, size_t n) {
-  size_t limit = MV_MEMORY_BLOCK_FLOATS;
-  mv_runtime *rt = NULL;
-  if (mv_runtime_get(&rt) == MV_OK && rt->info.max_allocation > 0 &&
-      rt->info.max_allocation / sizeof(float) < limit)
-    limit = (size_t)(rt->info.max_allocation / sizeof(float));
-  size_t rows = limit / m;
-  if (rows < 1) rows = 1;
-  return rows < n ? rows : n;
-}
-
 /* Affinity (mv_memory_affinity), window and top-k selection per block of
  * queries, shared by all objects (their keys are equal), then one gather of
  * every object's values. */
@@ -184,7 +171,7 @@ static mv_status read_dense(const labelprop *lp, const mv_tensor *query_key,
   mv_matrix value = {memory->values.buffer, memory->values.offset, ld};
   mv_matrix query = {query_key->buffer, query_key->offset, n};
   mv_matrix out = {readout->buffer, readout->offset, n};
-  size_t block = block_rows(m, n);
+  size_t block = mv_memory_block_columns(m, n);
   cl_mem workspace = NULL, indices = NULL, weights = NULL;
   mv_status s = mv_buffer_acquire(block * m * sizeof(float), &workspace);
   if (s == MV_OK) s = mv_buffer_acquire((size_t)top_k * n * sizeof(cl_int), &indices);
@@ -303,7 +290,7 @@ static mv_status read_tiled(const labelprop *lp, const tiling *t, const mv_tenso
   const size_t all_m = (size_t)t->tiles * t->mt;
   const int top_k = (size_t)lp->options.top_k < t->mt ? lp->options.top_k : (int)t->mt;
   const float scale = 1.0f / sqrtf((float)CK); /* as mv_memory_affinity */
-  size_t block = block_rows(t->mt, t->n) / t->nt; /* whole tiles per block */
+  size_t block = mv_memory_block_columns(t->mt, t->n) / t->nt; /* whole tiles per block */
   if (block < 1) block = 1;
   cl_mem keys = NULL, values = NULL, queries = NULL, workspace = NULL, indices = NULL,
          weights = NULL, compact = NULL;
