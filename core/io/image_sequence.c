@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "error.h"
+#include "io/av_error.h"
 #include "io/video_internal.h"
 
 enum { MAX_FRAMES = 10000000, MAX_FILE_BYTES = 1 << 30 };

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "io/av_error.h"
 #include "io/video_internal.h"
 
 static int by_pts(const void *a, const void *b) {

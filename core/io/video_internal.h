@@ -1,6 +1,7 @@
-/* Internal state of mv_video, shared by video.c (decoding, conversion,
- * cache), video_index.c (the packet pass that builds the frame table) and
- * image_sequence.c (folders and printf patterns of still images). */
+/* Internal state of mv_video, shared by video.c (opening and probing),
+ * video_decode.c (seeking, decoding, conversion, cache), video_index.c (the
+ * packet pass that builds the frame table) and image_sequence.c (folders
+ * and printf patterns of still images). */
 #ifndef MV_VIDEO_INTERNAL_H
 #define MV_VIDEO_INTERNAL_H
 
@@ -94,8 +95,20 @@ mv_status mv_sequence_list(mv_video *video, const char *path, int *is_sequence);
 /* Decodes file `index` into `frame` (its first picture). */
 mv_status mv_sequence_decode(mv_video *video, int index, AVFrame *frame);
 
-/* video.c */
-/* FFmpeg's text for an error code. */
-const char *mv_av_error(int code, char buffer[128]);
+/* video_decode.c (video.c opens and probes, then calls these; nothing
+ * here calls into video.c) */
+/* avformat_open_input of video->path; `fn` names the caller in failures. */
+mv_status mv_video_open_format(mv_video *video, const char *fn, AVFormatContext **out);
+/* A decoder for the stream (threads = 0: one per core, frame and slice
+ * threading); an AVERROR code < 0 on failure, with *out NULL. */
+int mv_video_open_decoder(const AVStream *stream, const AVCodec *codec, int threads,
+                          AVCodecContext **out);
+/* Converts a decoded frame into the cache under `index`. */
+mv_status mv_video_cache_frame(mv_video *video, const AVFrame *frame, int index);
+
+/* Bytes of one RGB24 frame at the working size. */
+static inline size_t mv_video_frame_bytes(const mv_video *video) {
+  return (size_t)video->width * video->height * 3;
+}
 
 #endif

@@ -13,9 +13,9 @@
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
 
-#include "io/atomic_file.h"
 #include "error.h"
-#include "io/video_internal.h"
+#include "io/atomic_file.h"
+#include "io/av_error.h"
 
 enum { MAX_SIDE = 16384, IO_BUFFER = 1 << 16 };
 
