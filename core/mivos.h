@@ -468,6 +468,15 @@ mv_status mv_backend_unregister(const char *name);
 /* For a backend function: records the message its failure reports. */
 void mv_backend_set_error(const char *message);
 
+/* The built-in modules, from the one table the session builds them from
+ * (core/session/builtin_modules.c): the name of the index-th (0-based)
+ * module of a kind, and whether it needs the official weights; NULL past
+ * the last one. */
+typedef enum mv_module_kind {
+  MV_MODULE_INTERACTION = 0, MV_MODULE_PROPAGATION = 1, MV_MODULE_FUSION = 2
+} mv_module_kind;
+const char *mv_builtin_module(mv_module_kind kind, int index, int *needs_weights);
+
 /* ---- evaluation (core/metrics.c, core/robot.c) ---- */
 
 /* J (region similarity) and F (contour accuracy) as the DAVIS tools compute

@@ -210,3 +210,19 @@ void mv_ref_crop(const float *x, int n, int c, int h, int w, mv_padding pad, flo
       for (int ox = 0; ox < ow; ox++)
         y[((size_t)p * oh + oy) * ow + ox] = x[((size_t)p * h + oy + pad.top) * w + ox + pad.left];
 }
+
+void mv_ref_mask_difference(const float *mask, const float *previous, size_t count, float *pos,
+                            float *neg) {
+  for (size_t i = 0; i < count; i++) {
+    double d = (double)mask[i] - previous[i];
+    pos[i] = (float)(d < 0 ? 0 : d > 1 ? 1 : d);
+    neg[i] = (float)(-d < 0 ? 0 : -d > 1 ? 1 : -d);
+  }
+}
+
+void mv_ref_memory_slot_store(const float *src, int n, int c, int plane, int capacity, int slot,
+                              float *bank) {
+  for (int r = 0; r < n * c; r++)
+    for (int p = 0; p < plane; p++)
+      bank[((size_t)r * capacity + slot) * plane + p] = src[(size_t)r * plane + p];
+}

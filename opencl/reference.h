@@ -41,4 +41,11 @@ void mv_ref_broadcast(const float *x, int n, int c, int h, int w, float *y);
 void mv_ref_pad(const float *x, int n, int c, int h, int w, mv_padding pad, float *y);
 void mv_ref_crop(const float *x, int n, int c, int h, int w, mv_padding pad, float *y);
 
+/* pos = clamp(mask - previous, 0, 1), neg = clamp(previous - mask, 0, 1). */
+void mv_ref_mask_difference(const float *mask, const float *previous, size_t count, float *pos,
+                            float *neg);
+/* bank (n x c x capacity x plane): slot `slot` of every row takes src (n x c x plane). */
+void mv_ref_memory_slot_store(const float *src, int n, int c, int plane, int capacity, int slot,
+                              float *bank);
+
 #endif

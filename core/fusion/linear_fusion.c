@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "error.h"
-#include "propagation/labelprop.h"
+#include "fusion/fuser.h"
 
 static mv_status check_probabilities(const mv_tensor *t, const char *arg) {
   static const char fn[] = "linear fusion";

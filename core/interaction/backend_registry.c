@@ -26,11 +26,19 @@ static int find(const char *name) {
   return -1;
 }
 
+/* Built-in names come from the session's one table, through the public API. */
+static int builtin(const char *name) {
+  const char *b;
+  for (int i = 0; (b = mv_builtin_module(MV_MODULE_INTERACTION, i, NULL)); i++)
+    if (!strcmp(b, name)) return 1;
+  return 0;
+}
+
 mv_status mv_backend_register(const char *name, mv_backend_fn fn, void *user) {
   MV_CHECK_ARG(name && name[0] && fn, "mv_backend_register: name and function are required");
   MV_CHECK_ARG(strlen(name) < NAME_CAPACITY, "mv_backend_register: name '%s' longer than %d",
                name, NAME_CAPACITY - 1);
-  MV_CHECK_ARG(!mv_builtin_backend(name),
+  MV_CHECK_ARG(!builtin(name),
                "mv_backend_register: '%s' is a built-in backend and cannot be replaced", name);
   pthread_mutex_lock(&lock);
   int i = find(name);
@@ -55,10 +63,6 @@ mv_status mv_backend_unregister(const char *name) {
   pthread_mutex_unlock(&lock);
   if (i < 0) return mv_fail(MV_E_ARGUMENT, "mv_backend_unregister: no backend named '%s'", name);
   return MV_OK;
-}
-
-int mv_builtin_backend(const char *name) {
-  return !strcmp(name, "graphcut") || !strcmp(name, "s2m") || !strcmp(name, "freehand");
 }
 
 typedef struct user_backend {

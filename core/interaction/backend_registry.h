@@ -4,8 +4,6 @@
 
 #include "interaction/interaction.h"
 
-/* 1 for the names of built-in backends. */
-int mv_builtin_backend(const char *name);
 /* An interactor calling the registered backend `name`. */
 mv_status mv_backend_interactor(const char *name, mv_interactor *out);
 

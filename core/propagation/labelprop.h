@@ -41,7 +41,7 @@
 #ifndef MV_LABELPROP_H
 #define MV_LABELPROP_H
 
-#include "session/engine.h"
+#include "propagation/propagator.h"
 
 enum { MV_LABELPROP_KEY_DIM = 6 };
 
@@ -66,19 +66,5 @@ void mv_labelprop_options_default(mv_labelprop_options *options);
  * attention (query_key is NULL): `linear` fusion needs none, a fuser that
  * does must compute its own. */
 mv_status mv_propagator_labelprop(const mv_labelprop_options *options, mv_propagator *out);
-
-/* Linear fusion (the MiVOS paper's linear-blending baseline): with the
- * official distance coefficients nc = |tc - ti| / |tc - tr| and
- * nr = |tr - ti| / |tc - tr| (nc + nr = 1 for tc < ti < tr or tr < ti < tc),
- *   fused = nc * current + nr * previous
- * on every channel of the aggregated (k+1) x 1 x H x W probabilities
- * (background included), as float32 products and one float32 sum (no fma).
- * The new propagation dominates near the new interaction tr, the previous
- * round near the older interaction tc. A convex combination of two
- * distributions is a distribution, so the result needs no re-aggregation
- * (re-aggregating would sharpen already aggregated probabilities). Fails
- * with MV_E_ARGUMENT unless ti lies strictly between tc and tr and both
- * inputs have the same (k+1) x 1 x H x W shape; out: empty or that shape. */
-mv_status mv_fuser_linear(mv_fuser *out);
 
 #endif

@@ -208,39 +208,6 @@ mv_status mv_propagation_memorize(const mv_propagation *net, const mv_tensor *im
   return s;
 }
 
-static mv_status copy_into_slot(const mv_tensor *src, mv_tensor *bank, int slot) {
-  int plane = src->h * src->w, rows = src->n * src->c;
-  int stride = bank->h * bank->w, column = slot * plane;
-  cl_kernel kernel;
-  MV_TRY(mv_kernel_get("network", "copy_rows", &kernel));
-  cl_ulong src_offset = src->offset, dst_offset = bank->offset;
-  MV_TRY(mv_kernel_args(kernel, 8, sizeof(cl_mem), &src->buffer, sizeof(cl_ulong), &src_offset,
-                        sizeof(int), &rows, sizeof(int), &plane, sizeof(cl_mem), &bank->buffer,
-                        sizeof(cl_ulong), &dst_offset, sizeof(int), &stride, sizeof(int),
-                        &column));
-  size_t global[2] = {(size_t)plane, (size_t)rows};
-  return mv_kernel_run(kernel, "copy_rows", 2, global, NULL);
-}
-
-mv_status mv_memory_store(mv_memory *memory, int slot, const mv_tensor *key,
-                          const mv_tensor *value) {
-  MV_CHECK_ARG(memory && key && value, "mv_memory_store: NULL argument");
-  const mv_tensor *bank[2] = {&memory->keys, &memory->values};
-  const mv_tensor *part[2] = {key, value};
-  for (int i = 0; i < 2; i++) {
-    MV_CHECK_ARG(bank[i]->buffer, "mv_memory_store: memory is not allocated");
-    MV_CHECK_ARG(slot >= 0 && slot < bank[i]->h, "mv_memory_store: slot %d outside 0..%d", slot,
-                 bank[i]->h - 1);
-    MV_CHECK_ARG(part[i]->n == bank[i]->n && part[i]->c == bank[i]->c &&
-                     part[i]->h * part[i]->w == bank[i]->w,
-                 "mv_memory_store: frame is %dx%dx%dx%d, memory holds %d x %d x (%d positions)",
-                 part[i]->n, part[i]->c, part[i]->h, part[i]->w, bank[i]->n, bank[i]->c,
-                 bank[i]->w);
-  }
-  MV_TRY(copy_into_slot(key, &memory->keys, slot));
-  return copy_into_slot(value, &memory->values, slot);
-}
-
 /* Object i's top-k read: its keys and values are Ck x M and Cv x M matrices
  * (M = frames * h*w) with a row stride of the memory's capacity. */
 static mv_status read_object_memory(const mv_memory *memory, int i, const mv_tensor *query_key,

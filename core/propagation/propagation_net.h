@@ -6,8 +6,9 @@
 
 #include "mivos.h"
 #include "opencl/ops.h"
+#include "propagation/propagator.h"
 
-enum { MV_KEY_DIM = 128, MV_VALUE_DIM = 512, MV_TOP_K = 50 };
+enum { MV_KEY_DIM = 128, MV_VALUE_DIM = 512 };
 
 typedef struct mv_propagation mv_propagation;
 
@@ -32,18 +33,6 @@ void mv_query_free(mv_query *query);
  * other masks]. key: k x 128 x h x w, value: k x 512 x h x w. */
 mv_status mv_propagation_memorize(const mv_propagation *net, const mv_tensor *image,
                                   const mv_tensor *masks, mv_tensor *key, mv_tensor *value);
-
-/* A memory of `frames` frames for k objects, laid out as the official code:
- * keys k x 128 x capacity x (h*w), values k x 512 x capacity x (h*w); only
- * the first `frames` slots are read. */
-typedef struct mv_memory {
-  mv_tensor keys, values;      /* n = k, c = channels, h = capacity, w = h*w */
-  int frames;
-} mv_memory;
-
-/* Writes a memorised frame (key k x 128 x h x w, value k x 512 x h x w) into slot `slot`. */
-mv_status mv_memory_store(mv_memory *memory, int slot, const mv_tensor *key,
-                          const mv_tensor *value);
 
 /* prob: k x 1 x H x W sigmoid probabilities per object. readout (tests, may
  * be NULL): k x 512 x h x w. */

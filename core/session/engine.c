@@ -6,6 +6,7 @@
 #include "nets/aggregate.h"
 #include "error.h"
 #include "nets/preprocess.h"
+#include "opencl/engine_ops.h"
 #include "session/prob_store.h"
 
 typedef struct cached_query {
@@ -116,8 +117,8 @@ void mv_engine_free(mv_engine *e) {
   free(e->certain_masks);
   mv_prob_store_free(&e->prob);
   free(e->interacted);
-  if (e->propagator.ops && e->propagator.ops->destroy) e->propagator.ops->destroy(e->propagator.self);
-  if (e->has_fuser && e->fuser.ops->destroy) e->fuser.ops->destroy(e->fuser.self);
+  mv_propagator_destroy(&e->propagator);
+  if (e->has_fuser) mv_fuser_destroy(&e->fuser);
   free(e);
 }
 
@@ -315,23 +316,6 @@ static mv_status grow_certain(mv_engine *e) {
   return MV_OK;
 }
 
-static mv_status mask_difference(const mv_tensor *mask, const mv_tensor *previous,
-                                  interaction *in) {
-  MV_TRY(mv_tensor_new(&in->pos_diff, mask->n, 1, mask->h, mask->w));
-  MV_TRY(mv_tensor_new(&in->neg_diff, mask->n, 1, mask->h, mask->w));
-  cl_kernel kernel;
-  MV_TRY(mv_kernel_get("network", "mask_difference", &kernel));
-  int count = (int)mv_tensor_numel(mask);
-  cl_ulong offsets[4] = {mask->offset, previous->offset, in->pos_diff.offset, in->neg_diff.offset};
-  MV_TRY(mv_kernel_args(kernel, 9, sizeof(cl_mem), &mask->buffer, sizeof(cl_ulong), &offsets[0],
-                        sizeof(cl_mem), &previous->buffer, sizeof(cl_ulong), &offsets[1],
-                        sizeof(int), &count, sizeof(cl_mem), &in->pos_diff.buffer,
-                        sizeof(cl_ulong), &offsets[2], sizeof(cl_mem), &in->neg_diff.buffer,
-                        sizeof(cl_ulong), &offsets[3]));
-  size_t global = (size_t)count;
-  return mv_kernel_run(kernel, "mask_difference", 1, &global, NULL);
-}
-
 /* Memorises a frame from its padded (k+1) x H x W mask (objects only). */
 static mv_status memorize_mask(mv_engine *e, int frame, const mv_tensor *padded, mv_tensor *key,
                                mv_tensor *value) {
@@ -356,7 +340,7 @@ mv_status mv_engine_interact(mv_engine *e, int frame, const float *mask,
   if (s == MV_OK)
     s = mv_preprocess_masks(mask, k + 1, e->config.height, e->config.width, e->pad, &padded);
   if (s == MV_OK) s = upload_prob(e, frame, &previous);
-  if (s == MV_OK) s = mask_difference(&padded, &previous, &in);
+  if (s == MV_OK) s = mv_mask_difference(&padded, &previous, &in.pos_diff, &in.neg_diff);
   if (s == MV_OK) s = mv_tensor_download(&padded, committed);
   if (s == MV_OK) s = mv_prob_store_write(&e->prob, frame, committed);
   if (s == MV_OK) s = memorize_mask(e, frame, &padded, &in.key, &value);

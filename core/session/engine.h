@@ -5,67 +5,10 @@
 #ifndef MV_ENGINE_H
 #define MV_ENGINE_H
 
+#include "fusion/fuser.h"
 #include "mivos.h"
-#include "fusion/fusion_net.h"
-#include "propagation/propagation_net.h"
-
-/* ---- modules ---------------------------------------------------------------- */
-
-/* A propagation module. A query is whatever the module computes once per
- * frame (opaque to the engine, cached by it). Memory keys/values of a frame
- * are k x Ck x h x w and k x Cv x h x w tensors; the engine stores them in an
- * mv_memory and hands that back to segment(). */
-typedef struct mv_propagator_ops {
-  mv_status (*encode_query)(void *self, const mv_tensor *image, void **query, size_t *bytes);
-  void (*free_query)(void *self, void *query);
-  /* masks: k x 1 x H x W probabilities of the objects. */
-  mv_status (*memorize)(void *self, const mv_tensor *image, const mv_tensor *masks,
-                        mv_tensor *key, mv_tensor *value);
-  /* prob: k x 1 x H x W per-object probabilities (before aggregation). */
-  mv_status (*segment)(void *self, void *query, const mv_memory *memory, mv_tensor *prob);
-  /* The query's key (1 x Ck x h x w), for fusion attention; may be NULL. */
-  const mv_tensor *(*query_key)(void *self, void *query);
-  void (*destroy)(void *self);
-} mv_propagator_ops;
-
-typedef struct mv_propagator {
-  const mv_propagator_ops *ops;
-  void *self;
-  const char *name;
-} mv_propagator;
-
-/* Everything fusion may use for frame ti, between the earlier interacted
- * frame tc and the new one tr. Probabilities are (k+1) x 1 x H x W,
- * background first; the differences are the new mask minus the previous
- * probabilities at tr, clamped positive (pos) and negated (neg). */
-typedef struct mv_fusion_input {
-  const mv_tensor *image;
-  const mv_tensor *previous, *current;
-  const mv_tensor *pos_diff, *neg_diff;
-  const mv_tensor *interacted_key;   /* k x Ck x h x w: memory key of frame tr */
-  const mv_tensor *query_key;        /* 1 x Ck x h x w of frame ti, or NULL */
-  /* Frame tr and its committed (k+1) mask, for a fuser that needs keys of
-   * its own (network fusion after a propagation module without them). */
-  const mv_tensor *interacted_image, *interacted_mask;
-  int tc, tr, ti;
-} mv_fusion_input;
-
-typedef struct mv_fuser_ops {
-  /* out: (k+1) x 1 x H x W fused probabilities (aggregated). */
-  mv_status (*fuse)(void *self, const mv_fusion_input *in, mv_tensor *out);
-  void (*destroy)(void *self);
-} mv_fuser_ops;
-
-typedef struct mv_fuser {
-  const mv_fuser_ops *ops;
-  void *self;
-  const char *name;
-} mv_fuser;
-
-/* Modules over the official networks (the engine owns the module, not the net). */
-mv_status mv_propagator_network(const mv_propagation *net, mv_propagator *out);
-mv_status mv_fuser_network(const mv_propagation *prop, const mv_fusion *fusion,
-                           mv_fuser *out);
+#include "opencl/ops.h"
+#include "propagation/propagator.h"
 
 /* ---- engine ------------------------------------------------------------------ */
 

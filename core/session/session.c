@@ -7,16 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "interaction/backend_registry.h"
-#include "session/engine.h"
 #include "error.h"
-#include "fusion/fusion_net.h"
+#include "interaction/backend_registry.h"
 #include "interaction/interactors.h"
-#include "propagation/labelprop.h"
-#include "nets/preprocess.h"
-#include "propagation/propagation_net.h"
 #include "interaction/raster.h"
-#include "interaction/s2m.h"
+#include "nets/preprocess.h"
+#include "session/builtin_modules.h"
+#include "session/engine.h"
 
 enum { UNDO_DEPTH = 32, CLICK_RADIUS = 5, NAME_CAPACITY = 32 };
 
@@ -32,9 +29,7 @@ struct mv_session {
   int frames, width, height;
   mv_padding pad;
   char interaction[NAME_CAPACITY], propagation[NAME_CAPACITY], fusion[NAME_CAPACITY];
-  mv_propagation *prop_net;
-  mv_fusion *fusion_net;
-  mv_s2m *s2m_net;
+  mv_networks nets;      /* what the chosen modules need */
   mv_engine *engine;
   uint8_t **pending;     /* per frame h x w labels, NULL = none */
   undo_stack *undo;
@@ -55,67 +50,50 @@ static mv_status frame_source(void *user, int frame, mv_tensor *out) {
   return mv_preprocess_frame(rgb, s->height, s->width, s->pad, out);
 }
 
-static mv_status load_weights(const char *folder, const char *file, mv_checkpoint **out) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", folder, file);
-  mv_status s = mv_checkpoint_open(path, out);
-  if (s != MV_OK) return mv_fail_context(s, "weights '%s'", path);
-  return MV_OK;
+/* With weights the default of a kind is its first module that needs them,
+ * without its first weight-free one (s2m + network + network, or graphcut +
+ * labelprop + linear). */
+static const char *default_module(mv_module_kind kind, const char *weights) {
+  int needs;
+  const char *name;
+  for (int i = 0; (name = mv_builtin_module(kind, i, &needs)); i++)
+    if (needs == (weights != NULL)) return name;
+  return mv_builtin_module(kind, 0, NULL);
 }
 
 static void copy_name(char *dst, const char *src) {
   snprintf(dst, NAME_CAPACITY, "%s", src);
 }
 
-/* Loads the networks the chosen modules need and builds the modules. */
+/* Looks the chosen modules up in the built-in table, loads the networks
+ * they need and builds them. */
 static mv_status build_modules(mv_session *s, const mv_session_options *o,
                                mv_propagator *propagator, mv_fuser *fuser, int *has_fuser) {
-  int network_prop = !strcmp(s->propagation, "network");
-  int network_fusion = !strcmp(s->fusion, "network");
-  if (!network_prop && strcmp(s->propagation, "labelprop"))
-    return mv_fail(MV_E_ARGUMENT, "unknown propagation '%s' (expected labelprop or network)",
-                   s->propagation);
-  if (!network_fusion && strcmp(s->fusion, "linear") && strcmp(s->fusion, "none"))
-    return mv_fail(MV_E_ARGUMENT, "unknown fusion '%s' (expected linear, network or none)",
-                   s->fusion);
-  int needs_s2m = !strcmp(s->interaction, "s2m");
-  if ((network_prop || network_fusion || needs_s2m) && !o->weights)
+  char names[128];
+  const mv_builtin *prop = mv_builtin_find(MV_MODULE_PROPAGATION, s->propagation);
+  const mv_builtin *fusion = mv_builtin_find(MV_MODULE_FUSION, s->fusion);
+  if (!prop) {
+    mv_builtin_names(MV_MODULE_PROPAGATION, names, sizeof names);
+    return mv_fail(MV_E_ARGUMENT, "unknown propagation '%s' (expected %s)", s->propagation, names);
+  }
+  if (!fusion) {
+    mv_builtin_names(MV_MODULE_FUSION, names, sizeof names);
+    return mv_fail(MV_E_ARGUMENT, "unknown fusion '%s' (expected %s)", s->fusion, names);
+  }
+  const mv_builtin *interaction = mv_builtin_find(MV_MODULE_INTERACTION, s->interaction);
+  unsigned interaction_nets = interaction ? interaction->networks : 0;
+  if ((interaction_nets | prop->networks | fusion->networks) && !o->weights)
     return mv_fail(MV_E_ARGUMENT,
                    "the %s module needs the official weights: pass a weights folder",
-                   needs_s2m ? "s2m" : (network_prop ? "network propagation" : "network fusion"));
-  mv_checkpoint *c = NULL;
-  if (network_prop || network_fusion) {
-    MV_TRY(load_weights(o->weights, "propagation_model.pth", &c));
-    mv_status st = mv_propagation_load(c, &s->prop_net);
-    mv_checkpoint_close(c);
-    MV_TRY(st);
-  }
-  if (network_fusion) {
-    MV_TRY(load_weights(o->weights, "fusion.pth", &c));
-    mv_status st = mv_fusion_load(c, &s->fusion_net);
-    mv_checkpoint_close(c);
-    MV_TRY(st);
-  }
-  if (needs_s2m) {
-    MV_TRY(load_weights(o->weights, "s2m.pth", &c));
-    mv_status st = mv_s2m_load(c, &s->s2m_net);
-    mv_checkpoint_close(c);
-    MV_TRY(st);
-  }
-  if (network_prop) {
-    MV_TRY(mv_propagator_network(s->prop_net, propagator));
-  } else {
-    MV_TRY(mv_propagator_labelprop(NULL, propagator));
-  }
-  *has_fuser = strcmp(s->fusion, "none") != 0;
-  if (network_fusion) {
-    mv_status st = mv_fuser_network(s->prop_net, s->fusion_net, fuser);
-    if (st != MV_OK && propagator->ops->destroy) propagator->ops->destroy(propagator->self);
-    return st;
-  }
+                   interaction_nets ? s->interaction
+                   : prop->networks ? "network propagation" : "network fusion");
+  MV_TRY(mv_networks_load(&s->nets, interaction_nets | prop->networks | fusion->networks,
+                          o->weights));
+  MV_TRY(prop->propagator(&s->nets, propagator));
+  *has_fuser = fusion->fuser != NULL;
   if (*has_fuser) {
-    mv_status st = mv_fuser_linear(fuser);
-    if (st != MV_OK && propagator->ops->destroy) propagator->ops->destroy(propagator->self);
+    mv_status st = fusion->fuser(&s->nets, fuser);
+    if (st != MV_OK) mv_propagator_destroy(propagator);
     return st;
   }
   return MV_OK;
@@ -142,9 +120,9 @@ mv_status mv_session_open(mv_video *video, const mv_session_options *options, mv
   s->width = info.width;
   s->height = info.height;
   s->pad = mv_padding_for(s->height, s->width, 16);
-  copy_name(s->interaction, o.interaction ? o.interaction : (o.weights ? "s2m" : "graphcut"));
-  copy_name(s->propagation, o.propagation ? o.propagation : (o.weights ? "network" : "labelprop"));
-  copy_name(s->fusion, o.fusion ? o.fusion : (o.weights ? "network" : "linear"));
+  copy_name(s->interaction, o.interaction ? o.interaction : default_module(MV_MODULE_INTERACTION, o.weights));
+  copy_name(s->propagation, o.propagation ? o.propagation : default_module(MV_MODULE_PROPAGATION, o.weights));
+  copy_name(s->fusion, o.fusion ? o.fusion : default_module(MV_MODULE_FUSION, o.weights));
   s->pending = calloc((size_t)s->frames, sizeof *s->pending);
   s->undo = calloc((size_t)s->frames, sizeof *s->undo);
   s->rgb = malloc((size_t)s->width * s->height * 3);
@@ -168,8 +146,8 @@ mv_status mv_session_open(mv_video *video, const mv_session_options *options, mv
     if (st == MV_OK)
       st = mv_engine_create(&config, propagator, has_fuser ? &fuser : NULL, frame_source, s,
                             &s->engine);
-    else if (propagator.ops && propagator.ops->destroy)
-      propagator.ops->destroy(propagator.self);
+    else
+      mv_propagator_destroy(&propagator);
   }
   if (st != MV_OK) {
     mv_session_close(s);
@@ -192,9 +170,7 @@ void mv_session_close(mv_session *s) {
   free(s->pending);
   free(s->undo);
   free(s->rgb);
-  mv_propagation_free(s->prop_net);
-  mv_fusion_free(s->fusion_net);
-  mv_s2m_free(s->s2m_net);
+  mv_networks_free(&s->nets);
   free(s);
 }
 
@@ -214,13 +190,15 @@ mv_status mv_session_get_info(const mv_session *s, mv_session_info *info) {
 
 mv_status mv_session_set_interaction(mv_session *s, const char *name) {
   MV_CHECK_ARG(s && name, "mv_session_set_interaction: NULL argument");
-  if (!mv_builtin_backend(name)) {
+  const mv_builtin *builtin = mv_builtin_find(MV_MODULE_INTERACTION, name);
+  if (!builtin) {
     mv_interactor probe;
     MV_TRY(mv_backend_interactor(name, &probe));
     mv_interactor_destroy(&probe);
   }
-  if (!strcmp(name, "s2m") && !s->s2m_net && s->engine)
-    return mv_fail(MV_E_STATE, "interaction 's2m' needs the session to be opened with weights");
+  if (builtin && (builtin->networks & MV_NEEDS_S2M_NET) && !s->nets.s2m && s->engine)
+    return mv_fail(MV_E_STATE, "interaction '%s' needs the session to be opened with weights",
+                   name);
   if (name != s->interaction) copy_name(s->interaction, name);
   return MV_OK;
 }
@@ -297,14 +275,8 @@ static mv_status current_labels(mv_session *s, int frame, uint8_t **out) {
 
 static mv_status make_interactor(mv_session *s, const char *name, int click,
                                  const mv_region *region, mv_interactor *out) {
-  mv_status st;
-  if (!strcmp(name, "graphcut")) st = mv_interactor_graphcut(out);
-  else if (!strcmp(name, "freehand")) st = mv_interactor_freehand(out);
-  else if (!strcmp(name, "s2m"))
-    st = s->s2m_net ? mv_interactor_s2m(s->s2m_net, out)
-                    : mv_fail(MV_E_STATE, "interaction 's2m' needs the official weights");
-  else st = mv_backend_interactor(name, out);
-  MV_TRY(st);
+  const mv_builtin *builtin = mv_builtin_find(MV_MODULE_INTERACTION, name);
+  MV_TRY(builtin ? builtin->interactor(&s->nets, out) : mv_backend_interactor(name, out));
   if (click) MV_TRY(mv_interactor_click(*out, CLICK_RADIUS, out));
   if (region) {
     MV_CHECK_ARG(region->x0 <= region->x1 && region->y0 <= region->y1 && region->x0 >= 0 &&

@@ -8,6 +8,7 @@
 
 #include "session/engine.h"
 #include "fusion/fusion_net.h"
+#include "propagation/propagation_net.h"
 #include "golden.h"
 #include "nets/preprocess.h"
 #include "testutil.h"

@@ -1,0 +1,62 @@
+/* Paper module 3, difference-aware fusion: the interface every fuser
+ * implements and its two constructors, the fusion network and the
+ * weight-free linear blend. The engine sees only this header. */
+#ifndef MV_FUSER_H
+#define MV_FUSER_H
+
+#include "mivos.h"
+#include "opencl/tensor.h"
+
+/* Everything fusion may use for frame ti, between the earlier interacted
+ * frame tc and the new one tr. Probabilities are (k+1) x 1 x H x W,
+ * background first; the differences are the new mask minus the previous
+ * probabilities at tr, clamped positive (pos) and negated (neg). */
+typedef struct mv_fusion_input {
+  const mv_tensor *image;
+  const mv_tensor *previous, *current;
+  const mv_tensor *pos_diff, *neg_diff;
+  const mv_tensor *interacted_key;   /* k x Ck x h x w: memory key of frame tr */
+  const mv_tensor *query_key;        /* 1 x Ck x h x w of frame ti, or NULL */
+  /* Frame tr and its committed (k+1) mask, for a fuser that needs keys of
+   * its own (network fusion after a propagation module without them). */
+  const mv_tensor *interacted_image, *interacted_mask;
+  int tc, tr, ti;
+} mv_fusion_input;
+
+typedef struct mv_fuser_ops {
+  /* out: (k+1) x 1 x H x W fused probabilities (aggregated). */
+  mv_status (*fuse)(void *self, const mv_fusion_input *in, mv_tensor *out);
+  void (*destroy)(void *self);
+} mv_fuser_ops;
+
+typedef struct mv_fuser {
+  const mv_fuser_ops *ops;
+  void *self;
+  const char *name;
+} mv_fuser;
+
+/* Releases a fuser's state (safe on a zeroed one). */
+void mv_fuser_destroy(mv_fuser *fuser);
+
+/* "network": the fusion network (network_fuser.c). Neither net is owned;
+ * both must outlive the fuser. The propagation net computes the keys for the
+ * attention when the propagator supplies none of its own. */
+typedef struct mv_propagation mv_propagation;
+typedef struct mv_fusion mv_fusion;
+mv_status mv_fuser_network(const mv_propagation *prop, const mv_fusion *fusion, mv_fuser *out);
+
+/* "linear" (linear_fusion.c), the MiVOS paper's linear-blending baseline:
+ * with the official distance coefficients nc = |tc - ti| / |tc - tr| and
+ * nr = |tr - ti| / |tc - tr| (nc + nr = 1 for tc < ti < tr or tr < ti < tc),
+ *   fused = nc * current + nr * previous
+ * on every channel of the aggregated (k+1) x 1 x H x W probabilities
+ * (background included), as float32 products and one float32 sum (no fma).
+ * The new propagation dominates near the new interaction tr, the previous
+ * round near the older interaction tc. A convex combination of two
+ * distributions is a distribution, so the result needs no re-aggregation
+ * (re-aggregating would sharpen already aggregated probabilities). Fails
+ * with MV_E_ARGUMENT unless ti lies strictly between tc and tr and both
+ * inputs have the same (k+1) x 1 x H x W shape; out: empty or that shape. */
+mv_status mv_fuser_linear(mv_fuser *out);
+
+#endif

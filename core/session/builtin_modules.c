@@ -1,0 +1,133 @@
+/* The built-in modules by name (see builtin_modules.h). To add a module,
+ * write its constructor beside its kind's interface and add one row here. */
+#include "session/builtin_modules.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+#include "fusion/fusion_net.h"
+#include "interaction/interactors.h"
+#include "interaction/s2m.h"
+#include "propagation/labelprop.h"
+#include "propagation/propagation_net.h"
+
+static mv_status graphcut(const mv_networks *nets, mv_interactor *out) {
+  return mv_interactor_graphcut(out);
+}
+static mv_status freehand(const mv_networks *nets, mv_interactor *out) {
+  return mv_interactor_freehand(out);
+}
+static mv_status s2m(const mv_networks *nets, mv_interactor *out) {
+  if (!nets || !nets->s2m)
+    return mv_fail(MV_E_STATE, "interaction 's2m' needs the official weights");
+  return mv_interactor_s2m(nets->s2m, out);
+}
+static mv_status labelprop(const mv_networks *nets, mv_propagator *out) {
+  return mv_propagator_labelprop(NULL, out);
+}
+static mv_status network_propagator(const mv_networks *nets, mv_propagator *out) {
+  return mv_propagator_network(nets->propagation, out);
+}
+static mv_status linear(const mv_networks *nets, mv_fuser *out) { return mv_fuser_linear(out); }
+static mv_status network_fuser(const mv_networks *nets, mv_fuser *out) {
+  return mv_fuser_network(nets->propagation, nets->fusion, out);
+}
+
+/* The first entry of each kind is its weight-free default. */
+static const mv_builtin interactions[] = {
+    {"graphcut", 0, graphcut, NULL, NULL},
+    {"s2m", MV_NEEDS_S2M_NET, s2m, NULL, NULL},
+    {"freehand", 0, freehand, NULL, NULL},
+};
+static const mv_builtin propagators[] = {
+    {"labelprop", 0, NULL, labelprop, NULL},
+    {"network", MV_NEEDS_PROPAGATION_NET, NULL, network_propagator, NULL},
+};
+static const mv_builtin fusers[] = {
+    {"linear", 0, NULL, NULL, linear},
+    {"network", MV_NEEDS_PROPAGATION_NET | MV_NEEDS_FUSION_NET, NULL, NULL, network_fuser},
+    {"none", 0, NULL, NULL, NULL},
+};
+
+static const mv_builtin *table(mv_module_kind kind, int *count) {
+  switch (kind) {
+    case MV_MODULE_INTERACTION: *count = (int)(sizeof interactions / sizeof *interactions);
+      return interactions;
+    case MV_MODULE_PROPAGATION: *count = (int)(sizeof propagators / sizeof *propagators);
+      return propagators;
+    case MV_MODULE_FUSION: *count = (int)(sizeof fusers / sizeof *fusers);
+      return fusers;
+  }
+  *count = 0;
+  return NULL;
+}
+
+const char *mv_builtin_module(mv_module_kind kind, int index, int *needs_weights) {
+  int count;
+  const mv_builtin *t = table(kind, &count);
+  if (index < 0 || index >= count) return NULL;
+  if (needs_weights) *needs_weights = t[index].networks != 0;
+  return t[index].name;
+}
+
+const mv_builtin *mv_builtin_find(mv_module_kind kind, const char *name) {
+  int count;
+  const mv_builtin *t = table(kind, &count);
+  for (int i = 0; name && i < count; i++)
+    if (!strcmp(t[i].name, name)) return &t[i];
+  return NULL;
+}
+
+void mv_builtin_names(mv_module_kind kind, char *out, size_t size) {
+  int count;
+  const mv_builtin *t = table(kind, &count);
+  size_t used = 0;
+  out[0] = 0;
+  for (int i = 0; i < count && used < size; i++) {
+    const char *sep = i == 0 ? "" : (i == count - 1 ? " or " : ", ");
+    int n = snprintf(out + used, size - used, "%s%s", sep, t[i].name);
+    if (n < 0) break;
+    used += (size_t)n;
+  }
+}
+
+static mv_status load_weights(const char *folder, const char *file, mv_checkpoint **out) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", folder, file);
+  mv_status s = mv_checkpoint_open(path, out);
+  if (s != MV_OK) return mv_fail_context(s, "weights '%s'", path);
+  return MV_OK;
+}
+
+mv_status mv_networks_load(mv_networks *nets, unsigned needed, const char *folder) {
+  MV_CHECK_ARG(nets, "mv_networks_load: NULL argument");
+  mv_checkpoint *c = NULL;
+  if ((needed & MV_NEEDS_PROPAGATION_NET) && !nets->propagation) {
+    MV_TRY(load_weights(folder, "propagation_model.pth", &c));
+    mv_status st = mv_propagation_load(c, &nets->propagation);
+    mv_checkpoint_close(c);
+    MV_TRY(st);
+  }
+  if ((needed & MV_NEEDS_FUSION_NET) && !nets->fusion) {
+    MV_TRY(load_weights(folder, "fusion.pth", &c));
+    mv_status st = mv_fusion_load(c, &nets->fusion);
+    mv_checkpoint_close(c);
+    MV_TRY(st);
+  }
+  if ((needed & MV_NEEDS_S2M_NET) && !nets->s2m) {
+    MV_TRY(load_weights(folder, "s2m.pth", &c));
+    mv_status st = mv_s2m_load(c, &nets->s2m);
+    mv_checkpoint_close(c);
+    MV_TRY(st);
+  }
+  return MV_OK;
+}
+
+void mv_networks_free(mv_networks *nets) {
+  if (!nets) return;
+  mv_propagation_free(nets->propagation);
+  mv_fusion_free(nets->fusion);
+  mv_s2m_free(nets->s2m);
+  *nets = (mv_networks){0};
+}
