@@ -8,12 +8,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "interaction/interactors.h"
+#include "interaction/interactor.h"
 #include "json.h"
 #include "interaction/maxflow.h"
 #include "nets/preprocess.h"
 #include "interaction/raster.h"
-#include "interaction/s2m.h"
+#include "interaction/s2m_net.h"
 #include "testutil.h"
 
 static double now(void) {

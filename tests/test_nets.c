@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "fusion/fusion_net.h"
-#include "interaction/s2m.h"
+#include "interaction/s2m_net.h"
 #include "testutil.h"
 
 /* Host reference of one S2M input plane (channels 3..5) at padded (y, x). */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "error.h"
-#include "interaction/interactors.h"
+#include "interaction/interactor.h"
 #include "interaction/raster.h"
 
 typedef struct click {

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "error.h"
-#include "interaction/interactors.h"
+#include "interaction/interactor.h"
 
 static mv_status freehand_run(void *self, const mv_interaction_input *in, float *out) {
   MV_TRY(mv_interaction_input_check(in, out, "freehand interactor"));

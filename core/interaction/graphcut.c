@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "error.h"
-#include "interaction/interactors.h"
+#include "interaction/interactor.h"
 #include "interaction/maxflow.h"
 
 enum {

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "error.h"
-#include "interaction/interactors.h"
+#include "interaction/interactor.h"
 
 enum { TRIM = 3 };
 

@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "error.h"
-#include "interaction/interactors.h"
+#include "interaction/interactor.h"
 #include "nets/preprocess.h"
-#include "interaction/s2m.h"
+#include "interaction/s2m_net.h"
 
 static mv_status s2m_run(void *self, const mv_interaction_input *in, float *out) {
   static const char *fn = "s2m interactor";

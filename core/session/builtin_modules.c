@@ -7,8 +7,8 @@
 
 #include "error.h"
 #include "fusion/fusion_net.h"
-#include "interaction/interactors.h"
-#include "interaction/s2m.h"
+#include "interaction/interactor.h"
+#include "interaction/s2m_net.h"
 #include "propagation/labelprop.h"
 #include "propagation/propagation_net.h"
 

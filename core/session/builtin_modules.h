@@ -6,7 +6,7 @@
 #define MV_BUILTIN_MODULES_H
 
 #include "fusion/fuser.h"
-#include "interaction/interaction.h"
+#include "interaction/interactor.h"
 #include "mivos.h"
 #include "propagation/propagator.h"
 

@@ -10,10 +10,10 @@
 #include "weights/checkpoint.h"
 #include "error.h"
 #include "fusion/fusion_net.h"
-#include "interaction/interactors.h"
+#include "interaction/interactor.h"
 #include "nets/preprocess.h"
 #include "propagation/propagation_net.h"
-#include "interaction/s2m.h"
+#include "interaction/s2m_net.h"
 
 enum { MAX_OBJECTS = 255, MAX_PIXELS = 1 << 28 };
 

@@ -9,7 +9,7 @@
 
 #include "error.h"
 #include "interaction/backend_registry.h"
-#include "interaction/interactors.h"
+#include "interaction/interactor.h"
 #include "interaction/raster.h"
 #include "nets/preprocess.h"
 #include "session/builtin_modules.h"

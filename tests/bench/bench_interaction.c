@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "bench.h"
-#include "interaction/interactors.h"
+#include "interaction/interactor.h"
 #include "interaction/raster.h"
 #include "testutil.h"
 

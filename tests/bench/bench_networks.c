@@ -10,7 +10,7 @@
 #include "fusion/fusion_net.h"
 #include "nets/preprocess.h"
 #include "propagation/propagation_net.h"
-#include "interaction/s2m.h"
+#include "interaction/s2m_net.h"
 #include "testutil.h"
 
 enum { WIDTH = 854, HEIGHT = 480, MEMORY_FRAMES = 4 };

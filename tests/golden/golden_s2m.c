@@ -11,7 +11,7 @@
 #include "nets/aggregate.h"
 #include "golden.h"
 #include "nets/preprocess.h"
-#include "interaction/s2m.h"
+#include "interaction/s2m_net.h"
 #include "testutil.h"
 
 static double now_seconds(void) {

@@ -1,4 +1,4 @@
-#include "interaction/interactors.h"
+#include "interaction/interactor.h"
 
 #include <string.h>
 

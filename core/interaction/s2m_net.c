@@ -3,7 +3,7 @@
  * dilations 6/12/18). Every BatchNorm is folded into its conv at load time.
  * Objects are run one at a time with batch 1, so every concatenation is
  * written in place through contiguous channel views (no copies). */
-#include "interaction/s2m.h"
+#include "interaction/s2m_net.h"
 
 #include <stdio.h>
 #include <stdlib.h>
