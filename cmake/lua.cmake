@@ -13,6 +13,17 @@ if(NOT MIVOS_LUAJIT)
   set(MIVOS_LUAJIT luajit)  # the launchers still name it
 endif()
 
+# lua/mivos/sys.lua lists and creates folders with LuaFileSystem (Debian
+# package lua-filesystem); without it the CLI and the Lua tests cannot run.
+if(MIVOS_HAVE_LUAJIT)
+  execute_process(COMMAND ${MIVOS_LUAJIT} -e "require('lfs')" RESULT_VARIABLE lfs_missing
+                  OUTPUT_QUIET ERROR_QUIET)
+  if(lfs_missing)
+    message(WARNING "mivos: LuaFileSystem is missing for ${MIVOS_LUAJIT} "
+                    "(Debian: apt-get install lua-filesystem); the Lua layer needs it")
+  endif()
+endif()
+
 # ---- launchers ---------------------------------------------------------------
 # build/mivos       runs scripts/mivos (the CLI) with this build's library;
 # build/mivos-lua   runs luajit on any Lua file (examples, REPL) the same way.
@@ -37,6 +48,8 @@ mv_lua_launcher(mivos-launcher.sh.in ${CMAKE_BINARY_DIR}/mivos-lua ${CMAKE_BINAR
 # ---- install: <prefix>/bin/mivos, <prefix>/share/mivos/{lua,scripts} ----------
 # The installed launchers find the library and modules relative to
 # themselves, so `cmake --install build --prefix DIR` works for any DIR.
+# Every module under lua/ is installed (mivos.lua, lua/mivos/*.lua and its
+# cli/ and eval/ folders), so a new module needs no rule here.
 mv_lua_launcher(mivos-launcher-installed.sh.in ${CMAKE_BINARY_DIR}/install/mivos "" ""
                 "$prefix/${CMAKE_INSTALL_DATADIR}/mivos/scripts/mivos")
 mv_lua_launcher(mivos-launcher-installed.sh.in ${CMAKE_BINARY_DIR}/install/mivos-lua "" "" "")

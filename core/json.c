@@ -1,6 +1,11 @@
+/* The project's one JSON reader (RFC 8259), declared in mivos.h: C reads
+ * fixture manifests and DAVIS scribble files with it, and the Lua layer's
+ * json.decode (lua/mivos/json.lua) walks the tree it builds. Errors read
+ * "ORIGIN:LINE:COLUMN: what was expected, found X". */
 #include "json.h"
 
 #include <errno.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,17 +19,38 @@ typedef struct parser {
   const char *origin;
 } parser;
 
-static mv_status parse_error(const parser *p, const char *what) {
-  int line = 1, column = 1;
-  for (const char *c = p->text; c < p->at && c < p->end; c++) {
+static void position(const parser *p, const char *at, int *line, int *column) {
+  *line = 1;
+  *column = 1;
+  for (const char *c = p->text; c < at && c < p->end; c++) {
     if (*c == '\n') {
-      line++;
-      column = 1;
+      ++*line;
+      *column = 1;
     } else {
-      column++;
+      ++*column;
     }
   }
-  return mv_fail(MV_E_FORMAT, "%s: line %d, column %d: %s", p->origin, line, column, what);
+}
+
+/* "ORIGIN:LINE:COLUMN: WHAT, found X" for the character at `at`. */
+static mv_status error_at(const parser *p, const char *at, const char *what) {
+  int line, column;
+  position(p, at, &line, &column);
+  char found[16];
+  if (at >= p->end) {
+    snprintf(found, sizeof found, "end of input");
+  } else {
+    unsigned char c = (unsigned char)*at;
+    if (c < 32 || c > 126)
+      snprintf(found, sizeof found, "byte 0x%02x", c);
+    else
+      snprintf(found, sizeof found, "'%c'", c);
+  }
+  return mv_fail(MV_E_FORMAT, "%s:%d:%d: %s, found %s", p->origin, line, column, what, found);
+}
+
+static mv_status parse_error(const parser *p, const char *what) {
+  return error_at(p, p->at, what);
 }
 
 static void skip_space(parser *p) {
@@ -83,12 +109,20 @@ static size_t put_utf8(char *out, unsigned cp) {
 }
 
 /* p->at is on the opening quote. Escapes never make the text longer, so the
- * raw length bounds the decoded one. */
-static mv_status parse_string(parser *p, char **out) {
-  p->at++;
+ * raw length bounds the decoded one. A control character ends the scan so
+ * that it is reported where it is. */
+static mv_status parse_string(parser *p, char **out, size_t *length) {
+  const char *quote = p->at++;
   const char *start = p->at;
-  while (p->at < p->end && *p->at != '"') p->at += (*p->at == '\\') ? 2 : 1;
-  if (p->at >= p->end) return parse_error(p, "unterminated string");
+  while (p->at < p->end && *p->at != '"' && (unsigned char)*p->at >= 0x20)
+    p->at += (*p->at == '\\') ? 2 : 1;
+  if (p->at >= p->end) {
+    char what[64];
+    int line, column;
+    position(p, quote, &line, &column);
+    snprintf(what, sizeof what, "unterminated string (started at %d:%d)", line, column);
+    return error_at(p, p->end, what);
+  }
   size_t raw = (size_t)(p->at - start);
   char *s = malloc(raw + 1);
   if (!s) return mv_fail(MV_E_MEMORY, "%s: out of memory reading a string", p->origin);
@@ -98,14 +132,14 @@ static mv_status parse_string(parser *p, char **out) {
     unsigned char c = (unsigned char)*p->at;
     if (c < 0x20) {
       free(s);
-      return parse_error(p, "control character in string");
+      return parse_error(p, "no control characters inside a string (use \\n, \\t, ...)");
     }
     if (c != '\\') {
       s[n++] = (char)c;
       p->at++;
       continue;
     }
-    p->at++;
+    const char *escape = p->at++;
     char e = *p->at++;
     switch (e) {
       case '"': s[n++] = '"'; break;
@@ -120,26 +154,77 @@ static mv_status parse_string(parser *p, char **out) {
         unsigned cp;
         if (!read_hex4(p, &cp)) {
           free(s);
-          return parse_error(p, "bad \\u escape");
+          return error_at(p, escape, "a \\u escape with 4 hex digits");
         }
         if (cp >= 0xD800 && cp < 0xDC00 && p->end - p->at >= 6 && p->at[0] == '\\' &&
             p->at[1] == 'u') {
+          const char *low_at = p->at;
           unsigned low;
           p->at += 2;
           if (read_hex4(p, &low) && low >= 0xDC00 && low < 0xE000)
             cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          else
+            p->at = low_at; /* a lone high surrogate; the next escape stands alone */
         }
         n += put_utf8(s + n, cp);
         break;
       }
       default:
         free(s);
-        return parse_error(p, "bad escape in string");
+        return error_at(p, escape + 1,
+                        "a valid escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)");
     }
   }
   p->at++;
   s[n] = '\0';
   *out = s;
+  if (length) *length = n;
+  return MV_OK;
+}
+
+static int is_digit(const parser *p, const char *at) {
+  return at < p->end && *at >= '0' && *at <= '9';
+}
+
+/* The JSON number grammar exactly (no '+', no leading zeros, digits on both
+ * sides of '.'), converted independently of the C locale's decimal point. */
+static mv_status parse_number(parser *p, double *out) {
+  const char *start = p->at, *q = p->at;
+  if (*q == '-') q++;
+  if (!is_digit(p, q)) return error_at(p, q, "a digit after '-'");
+  if (*q == '0' && is_digit(p, q + 1)) return error_at(p, q + 1, "no leading zeros in a number");
+  while (is_digit(p, q)) q++;
+  const char *dot = NULL;
+  if (q < p->end && *q == '.') {
+    dot = q++;
+    if (!is_digit(p, q)) return error_at(p, q, "digits after the decimal point");
+    while (is_digit(p, q)) q++;
+  }
+  if (q < p->end && (*q == 'e' || *q == 'E')) {
+    q++;
+    if (q < p->end && (*q == '+' || *q == '-')) q++;
+    if (!is_digit(p, q)) return error_at(p, q, "digits in the exponent");
+    while (is_digit(p, q)) q++;
+  }
+  const char *point = localeconv()->decimal_point;
+  size_t point_length = point && *point ? strlen(point) : 1;
+  size_t n = (size_t)(q - start);
+  char local[128];
+  char *buffer = n + point_length < sizeof local ? local : malloc(n + point_length + 1);
+  if (!buffer) return mv_fail(MV_E_MEMORY, "%s: out of memory reading a number", p->origin);
+  size_t k = 0;
+  for (const char *c = start; c < q; c++) {
+    if (c == dot) {
+      memcpy(buffer + k, point && *point ? point : ".", point_length);
+      k += point_length;
+    } else {
+      buffer[k++] = *c;
+    }
+  }
+  buffer[k] = '\0';
+  *out = strtod(buffer, NULL);
+  if (buffer != local) free(buffer);
+  p->at = q;
   return MV_OK;
 }
 
@@ -173,10 +258,15 @@ static mv_status parse_container(parser *p, mv_json *v, int depth, int is_object
     MV_TRY(append(p, v, &capacity, &item));
     skip_space(p);
     if (is_object) {
-      if (p->at >= p->end || *p->at != '"') return parse_error(p, "expected a member name");
-      MV_TRY(parse_string(p, &item->key));
+      if (p->at >= p->end || *p->at != '"')
+        return parse_error(p, "a string key in double quotes");
+      MV_TRY(parse_string(p, &item->key, NULL));
       skip_space(p);
-      if (p->at >= p->end || *p->at != ':') return parse_error(p, "expected ':'");
+      if (p->at >= p->end || *p->at != ':') {
+        char what[96];
+        snprintf(what, sizeof what, "':' after the key \"%.60s\"", item->key);
+        return parse_error(p, what);
+      }
       p->at++;
     }
     MV_TRY(parse_value(p, item, depth + 1));
@@ -189,19 +279,18 @@ static mv_status parse_container(parser *p, mv_json *v, int depth, int is_object
       p->at++;
       return MV_OK;
     }
-    return parse_error(p, is_object ? "expected ',' or '}'" : "expected ',' or ']'");
+    return parse_error(p, is_object ? "',' or '}' in an object" : "',' or ']' in an array");
   }
 }
 
 static mv_status parse_value(parser *p, mv_json *v, int depth) {
-  if (depth > MAX_DEPTH) return parse_error(p, "nesting too deep");
+  if (depth > MAX_DEPTH) return parse_error(p, "nesting depth at most 256");
   skip_space(p);
-  if (p->at >= p->end) return parse_error(p, "unexpected end of input");
-  char c = *p->at;
+  char c = p->at < p->end ? *p->at : '\0';
   if (c == '{' || c == '[') return parse_container(p, v, depth, c == '{');
   if (c == '"') {
     v->type = MV_JSON_STRING;
-    return parse_string(p, &v->string);
+    return parse_string(p, &v->string, &v->length);
   }
   if (literal(p, "true")) {
     v->type = MV_JSON_BOOL;
@@ -217,23 +306,11 @@ static mv_status parse_value(parser *p, mv_json *v, int depth) {
     return MV_OK;
   }
   if (c == '-' || (c >= '0' && c <= '9')) {
-    /* strtod needs a terminated buffer: copy the number's characters. */
-    char buffer[64];
-    size_t n = 0;
-    while (p->at + n < p->end && n < sizeof buffer - 1 &&
-           strchr("+-0123456789.eE", p->at[n]) != NULL)
-      n++;
-    memcpy(buffer, p->at, n);
-    buffer[n] = '\0';
-    char *stop;
-    errno = 0;
-    v->number = strtod(buffer, &stop);
-    if (stop == buffer || (size_t)(stop - buffer) != n) return parse_error(p, "bad number");
+    MV_TRY(parse_number(p, &v->number));
     v->type = MV_JSON_NUMBER;
-    p->at += n;
     return MV_OK;
   }
-  return parse_error(p, "unexpected character");
+  return parse_error(p, "a value (object, array, string, number, true, false or null)");
 }
 
 static void free_children(mv_json *v) {
@@ -253,13 +330,15 @@ mv_status mv_json_parse(const char *text, size_t size, const char *origin, mv_js
   MV_CHECK_ARG(out, "mv_json_parse: out is NULL");
   *out = NULL;
   MV_CHECK_ARG(text || size == 0, "mv_json_parse: text is NULL");
+  if (!text) text = "";
   parser p = {text, text + size, text, origin ? origin : "json"};
+  if (size >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) p.at += 3; /* UTF-8 byte order mark */
   mv_json *root = calloc(1, sizeof *root);
   if (!root) return mv_fail(MV_E_MEMORY, "%s: out of memory", p.origin);
   mv_status s = parse_value(&p, root, 0);
   if (s == MV_OK) {
     skip_space(&p);
-    if (p.at != p.end) s = parse_error(&p, "unexpected text after the value");
+    if (p.at != p.end) s = parse_error(&p, "end of input after the value");
   }
   if (s != MV_OK) {
     mv_json_free(root);

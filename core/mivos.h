@@ -607,6 +607,45 @@ mv_status mv_robot_scribble_json(const mv_robot_scribble *scribble, const char *
 mv_status mv_robot_write_json(const mv_robot_scribble *scribble, const char *sequence,
                               const char *path);
 
+/* ---- JSON (core/json.c) ------------------------------------------------------ */
+
+/* The project's one JSON reader (RFC 8259): fixture manifests, DAVIS
+ * scribble files, interaction rounds; the Lua layer's json.decode walks its
+ * tree. */
+typedef enum mv_json_type {
+  MV_JSON_NULL = 0,
+  MV_JSON_BOOL = 1,
+  MV_JSON_NUMBER = 2,
+  MV_JSON_STRING = 3,
+  MV_JSON_ARRAY = 4,
+  MV_JSON_OBJECT = 5
+} mv_json_type;
+
+typedef struct mv_json {
+  mv_json_type type;
+  double number;            /* NUMBER, and BOOL as 0/1 */
+  char *string;             /* STRING (NUL-terminated, UTF-8) */
+  char *key;                /* the member name when inside an object */
+  struct mv_json *items;    /* ARRAY / OBJECT children, in the text's order */
+  size_t count;
+  size_t length;            /* STRING: its bytes (a \u0000 escape puts a NUL inside) */
+} mv_json;
+
+/* Parses `size` bytes (a leading UTF-8 byte order mark is skipped) into a
+ * tree freed with mv_json_free. Bad input fails with MV_E_FORMAT and
+ * "ORIGIN:LINE:COLUMN: what was expected, found X" (1-based line and byte
+ * column of the offending character; origin NULL = "json"). */
+mv_status mv_json_parse(const char *text, size_t size, const char *origin, mv_json **out);
+/* The same for a file, named as the origin. */
+mv_status mv_json_parse_file(const char *path, mv_json **out);
+void mv_json_free(mv_json *value);
+
+/* Member of an object by name (the first of equal names), NULL if absent or
+ * not an object. */
+const mv_json *mv_json_get(const mv_json *object, const char *key);
+/* Follows a path of member names separated by '/', e.g. "args/salt". */
+const mv_json *mv_json_path(const mv_json *root, const char *path);
+
 #ifdef __cplusplus
 }
 #endif

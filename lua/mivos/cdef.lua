@@ -303,6 +303,11 @@ mv_status mv_backend_unregister(const char *name);
 
 void mv_backend_set_error(const char *message);
 
+typedef enum mv_module_kind {
+  MV_MODULE_INTERACTION = 0, MV_MODULE_PROPAGATION = 1, MV_MODULE_FUSION = 2
+} mv_module_kind;
+const char *mv_builtin_module(mv_module_kind kind, int index, int *needs_weights);
+
 enum {
   MV_EVAL_MAX_OBJECTS = 254
 };
@@ -388,5 +393,31 @@ mv_status mv_robot_scribble_json(const mv_robot_scribble *scribble, const char *
 
 mv_status mv_robot_write_json(const mv_robot_scribble *scribble, const char *sequence,
                               const char *path);
+
+typedef enum mv_json_type {
+  MV_JSON_NULL = 0,
+  MV_JSON_BOOL = 1,
+  MV_JSON_NUMBER = 2,
+  MV_JSON_STRING = 3,
+  MV_JSON_ARRAY = 4,
+  MV_JSON_OBJECT = 5
+} mv_json_type;
+
+typedef struct mv_json {
+  mv_json_type type;
+  double number;
+  char *string;
+  char *key;
+  struct mv_json *items;
+  size_t count;
+  size_t length;
+} mv_json;
+
+mv_status mv_json_parse(const char *text, size_t size, const char *origin, mv_json **out);
+mv_status mv_json_parse_file(const char *path, mv_json **out);
+void mv_json_free(mv_json *value);
+
+const mv_json *mv_json_get(const mv_json *object, const char *key);
+const mv_json *mv_json_path(const mv_json *root, const char *path);
 
 ]==]

@@ -1,5 +1,13 @@
--- mivos.sys: the few POSIX calls the Lua layer needs (LuaJIT has no file
--- system library), through the FFI on libc. Linux / glibc.
+-- mivos.sys: the few file-system and process calls the Lua layer needs.
+-- Folders go through LuaFileSystem (Debian package lua-filesystem, `lfs`),
+-- which reads directories with the C library's own struct dirent, so no
+-- libc layout is assumed here. Two calls stay on the FFI, with signatures
+-- that are the same on every Linux libc (glibc, musl, bionic):
+--   int isatty(int);  int clock_gettime(clockid_t, struct timespec *)
+-- where struct timespec is {time_t tv_sec; long tv_nsec;} and the symbol
+-- clock_gettime takes a time_t as wide as long (64-bit systems: both are
+-- 64 bits; 32-bit ones keep the 32-bit symbol and name the 64-bit-time
+-- variant __clock_gettime64), and CLOCK_MONOTONIC is 1 in the kernel ABI.
 --
 --   sys.isatty(fd)            -> boolean
 --   sys.now()                 -> seconds (monotonic clock, sub-millisecond)
@@ -8,37 +16,35 @@
 --   sys.list_dir(path [, pattern]) -> sorted names (no "." / ".."), or nil, message;
 --                                    pattern: a Lua pattern the names must match
 --   sys.dirname(path), sys.basename(path), sys.join(a, b, ...)
---   sys.strerror()            -> message of the last errno
 local ffi = require("ffi")
+
+local function load_lfs()
+  local ok, lfs = pcall(require, "lfs")
+  if ok then return lfs end
+  -- LuaJIT built elsewhere than Debian may not search Debian's folder
+  local arch = ({ x64 = "x86_64", arm64 = "aarch64", x86 = "i386" })[jit.arch] or jit.arch
+  package.cpath = package.cpath .. ";/usr/lib/" .. arch .. "-linux-gnu/lua/5.1/?.so"
+                  .. ";/usr/lib/lua/5.1/?.so;/usr/local/lib/lua/5.1/?.so"
+  ok, lfs = pcall(require, "lfs")
+  if ok then return lfs end
+  error("mivos: LuaFileSystem is missing (Debian: apt-get install lua-filesystem): "
+        .. tostring(lfs), 0)
+end
+
+local lfs = load_lfs()
 
 local sys = {}
 
 -- Declared one by one so that another module declaring the same libc
 -- function first does not make this one fail.
-local declarations = {
+for _, d in ipairs({
   "int isatty(int fd);",
-  "int mkdir(const char *path, unsigned int mode);",
-  "char *strerror(int errnum);",
   "typedef struct mivos_timespec { long tv_sec; long tv_nsec; } mivos_timespec;",
   "int clock_gettime(int clock, mivos_timespec *ts);",
-  "typedef struct mivos_dir mivos_dir;",
-  "mivos_dir *opendir(const char *name);",
-  "int closedir(mivos_dir *dir);",
-  -- glibc's struct dirent on 64-bit Linux (same layout as dirent64)
-  "typedef struct mivos_dirent { uint64_t d_ino; int64_t d_off; unsigned short d_reclen;"
-    .. " unsigned char d_type; char d_name[256]; } mivos_dirent;",
-  "mivos_dirent *readdir(mivos_dir *dir);",
-  "int access(const char *path, int mode);",
-}
-for _, d in ipairs(declarations) do pcall(ffi.cdef, d) end
+}) do pcall(ffi.cdef, d) end
 
 local C = ffi.C
 local CLOCK_MONOTONIC = 1
-local EEXIST = 17
-
-function sys.strerror()
-  return ffi.string(C.strerror(ffi.errno()))
-end
 
 function sys.isatty(fd)
   return C.isatty(fd) == 1
@@ -50,15 +56,13 @@ function sys.now()
   return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
 end
 
+-- (symbolic links are followed, as stat does)
 function sys.is_dir(path)
-  local d = C.opendir(path)
-  if d == nil then return false end
-  C.closedir(d)
-  return true
+  return lfs.attributes(path, "mode") == "directory"
 end
 
 function sys.exists(path)
-  return C.access(path, 0) == 0
+  return lfs.attributes(path, "mode") ~= nil
 end
 
 function sys.mkdir_p(path)
@@ -68,30 +72,29 @@ function sys.mkdir_p(path)
     local ok, err = sys.mkdir_p(parent)
     if not ok then return nil, err end
   end
-  if C.mkdir(path, tonumber("755", 8)) ~= 0 then
-    local errno = ffi.errno()
-    if errno == EEXIST and sys.is_dir(path) then return true end
-    return nil, string.format("cannot create folder '%s': %s", path,
-                              ffi.string(C.strerror(errno)))
+  local ok, err = lfs.mkdir(path)
+  if not ok then
+    if sys.is_dir(path) then return true end  -- made meanwhile by someone else
+    return nil, string.format("cannot create folder '%s': %s", path, tostring(err))
   end
   return true
 end
 
 function sys.list_dir(path, pattern)
-  local d = C.opendir(path)
-  if d == nil then
-    return nil, string.format("cannot open folder '%s': %s", path, sys.strerror())
+  local ok, iter, state = pcall(lfs.dir, path)
+  if not ok then
+    -- lfs says "cannot open PATH: REASON"
+    local reason = tostring(iter)
+    local at = reason:find(path .. ": ", 1, true)
+    if at then reason = reason:sub(at + #path + 2) end
+    return nil, string.format("cannot open folder '%s': %s", path, reason)
   end
   local names = {}
-  while true do
-    local e = C.readdir(d)
-    if e == nil then break end
-    local name = ffi.string(e.d_name)
+  for name in iter, state do
     if name ~= "." and name ~= ".." and (not pattern or name:match(pattern)) then
       names[#names + 1] = name
     end
   end
-  C.closedir(d)
   table.sort(names)
   return names
 end

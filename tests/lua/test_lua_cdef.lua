@@ -99,4 +99,29 @@ t.case("constants and struct sizes from the cdef", function()
   t.eq(ffi.offsetof("mv_device_info", "platform"), 40, "offsetof mv_device_info.platform")
 end)
 
+t.case("module layout: one module per concept, none requires the entry", function()
+  local sys = require("mivos.sys")
+  local dir = t.source .. "/lua/mivos"
+  local entry = read(t.source .. "/lua/mivos.lua")
+  local modules = 0
+  for name in entry:gmatch('export%("(mivos%.[%w_]+)"') do
+    modules = modules + 1
+    t.check(sys.exists(dir .. "/" .. name:sub(7) .. ".lua"), name .. " is a file of lua/mivos/")
+  end
+  t.check(modules >= 8, "the entry gathers " .. modules .. " modules")
+  local _, entry_lines = entry:gsub("\n", "")
+  t.check(entry_lines <= 150, "lua/mivos.lua is short: " .. entry_lines .. " lines")
+  for _, sub in ipairs({ "", "/cli", "/eval" }) do
+    for _, file in ipairs(sys.list_dir(dir .. sub, "%.lua$")) do
+      local text = read(dir .. sub .. "/" .. file)
+      local _, n = text:gsub("\n", "")
+      t.check(n <= 700, "lua/mivos" .. sub .. "/" .. file .. " has " .. n .. " lines (at most 700)")
+      if sub == "" then
+        t.check(not text:find('require%(%s*"mivos"%s*%)'),
+                "lua/mivos/" .. file .. " does not require the entry module")
+      end
+    end
+  end
+end)
+
 t.finish()

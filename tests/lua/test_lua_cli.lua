@@ -103,6 +103,20 @@ t.case("--help everywhere", function()
   end
   code = mivos_cli("")
   t.eq(code, 2, "no command: usage error")
+  -- the module names in the help come from the library's one table
+  local _, out = mivos_cli("segment --help")
+  for _, kind in ipairs({ "interaction", "propagation", "fusion" }) do
+    for _, name in ipairs(mivos.builtin_modules(kind)) do
+      t.check(out:find(name, 1, true), "segment --help names the built-in " .. kind .. " " .. name)
+    end
+  end
+  -- and --help needs no library
+  for _, cmd in ipairs({ "segment", "eval", "score" }) do
+    local c, text = t.run("MIVOS_LIBRARY=/nonexistent/libmivos.so " .. t.quote(t.luajit) .. " "
+                          .. t.quote(t.source .. "/scripts/mivos") .. " " .. cmd .. " --help")
+    t.eq(c, 0, cmd .. " --help without the library")
+    t.check(text:find("usage: mivos " .. cmd, 1, true), cmd .. " --help without the library: usage")
+  end
 end)
 
 t.case("progress: a bar on a terminal, lines otherwise", function()
@@ -161,6 +175,9 @@ t.case("bad input", function()
       "unknown interaction backend 'magic'", "unknown --interaction")
   bad("segment " .. t.quote(CLIP) .. " --rounds " .. t.quote(ROUNDS) .. base .. " --fusion magic", 2,
       "--fusion must be one of", "unknown --fusion")
+  bad("segment " .. t.quote(CLIP) .. " --rounds " .. t.quote(ROUNDS) .. base .. " --propagation magic",
+      2, "--propagation must be one of " .. table.concat(mivos.builtin_modules("propagation"), ", "),
+      "unknown --propagation: the names come from the library")
   bad("segment " .. t.quote(CLIP) .. base, 2, "--rounds", "missing --rounds")
   bad("segment " .. t.quote(CLIP) .. " --rounds " .. t.quote(ROUNDS) .. base .. " --objects x", 2,
       "--objects expects an integer", "bad --objects")

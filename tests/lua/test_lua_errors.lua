@@ -122,6 +122,25 @@ t.case("closed objects", function()
   t.check(not sys.exists(tmp .. "/w.mp4"), "an unfinished video leaves no file")
 end)
 
+t.case("built-in modules from the library's table", function()
+  local names, needs_weights = mivos.builtin_modules("interaction")
+  t.check(#names >= 1, "built-in interaction backends: " .. table.concat(names, ", "))
+  t.check(not needs_weights[names[1]], "the first (the weight-free default) needs no weights")
+  local listed = mivos.backends()
+  for i, n in ipairs(names) do t.eq(listed[i], n, "backends() lists the built-in ones first") end
+  for _, kind in ipairs({ "propagation", "fusion" }) do
+    local list = mivos.builtin_modules(kind)
+    t.check(#list >= 1, kind .. ": " .. table.concat(list, ", "))
+  end
+  local video = mivos.open_video(CLIP, { short_side = 120 })
+  local info = mivos.session(video):info()
+  t.eq(info.propagation, mivos.builtin_modules("propagation")[1], "default propagation")
+  t.eq(info.fusion, mivos.builtin_modules("fusion")[1], "default fusion")
+  t.eq(info.interaction, names[1], "default interaction")
+  video:close()
+  fails("E_ARGUMENT", function() mivos.builtin_modules("colour") end, "kind must be")
+end)
+
 t.case("devices", function()
   local list = mivos.devices()
   t.check(#list >= 1, "at least one OpenCL device")

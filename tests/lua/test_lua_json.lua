@@ -1,5 +1,6 @@
--- lua/mivos/json.lua and the rounds-file reader (lua/mivos/rounds.lua):
--- values, round trips, and error messages with line:column.
+-- lua/mivos/json.lua (decoding through the library's parser, core/json.c)
+-- and the rounds-file reader (lua/mivos/rounds.lua): values, round trips,
+-- and error messages with line:column.
 package.path = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/?.lua;" .. package.path
 local t = require("testlib")
 local json = require("mivos.json")
@@ -65,6 +66,21 @@ t.case("errors name line and column", function()
   t.check(e:find("1:10: end of input after the value", 1, true), e)
   e = decode_error('')
   t.check(e:find("1:1:", 1, true), e)
+end)
+
+t.case("the library's parser: strings, numbers, byte order mark", function()
+  local v = json.decode('\239\187\191{"a": "x\\u0000y", "d": 1, "d": 2, "s": "\\ud800\\u0041"}')
+  t.eq(v.a, "x\0y", "a \\u0000 escape keeps the bytes after it")
+  t.eq(v.d, 2, "a repeated key: the last one wins")
+  t.eq(v.s:sub(-1), "A", "the escape after a lone high surrogate is kept")
+  t.eq(json.decode("-0.5e+1"), -5, "sign, fraction and exponent")
+  for _, bad in ipairs({ "+1", "1.", ".5", "1e", "-", "[1,]", '{"a":1,}', "nul" }) do
+    local e = decode_error(bad)
+    t.check(e:find("^x%.json:1:%d+: .+, found "), bad .. " -> " .. e)
+  end
+  t.check(decode_error('"abc'):find("unterminated string (started at 1:1)", 1, true), "unterminated")
+  t.check(decode_error('{"a" 1}'):find("':' after the key \"a\", found '1'", 1, true), "colon")
+  t.raises(function() json.decode(42) end, "expected a string", "not a string")
 end)
 
 local info = { frame_count = 10, width = 100, height = 50 }

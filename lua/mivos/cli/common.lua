@@ -44,6 +44,11 @@
 --   common.note(fmt, ...)          a line on stderr (status)
 --   common.mivos()                 the mivos module (loaded on first use, so
 --                                  `--help` works without the library)
+--   common.load_modules(mivos, options)   runs the --backend files and checks
+--                                  --interaction / --propagation / --fusion
+--                                  against the library's built-in modules
+--   common.usage_text(text)        the help text with @interaction@,
+--                                  @propagation@, @fusion@ filled in
 local sys = require("mivos.sys")
 
 local common = { EXIT_OK = 0, EXIT_FAILURE = 1, EXIT_USAGE = 2 }
@@ -137,7 +142,8 @@ function common.parse(args, spec)
     elseif a == "--" then
       only_positionals = true
     elseif a == "-h" or a == "--help" then
-      io.stdout:write(spec.usage or "", (spec.usage or ""):sub(-1) == "\n" and "" or "\n")
+      local text = common.usage_text(spec.usage or "")
+      io.stdout:write(text, text:sub(-1) == "\n" and "" or "\n")
       common.exit(0)
     else
       local name, inline = a:match("^(%-%-?[^=]+)=(.*)$")
@@ -296,7 +302,7 @@ end
 
 -- Runs a `--backend FILE.lua` with the mivos module as its argument (to
 -- register interaction backends); a missing file is a usage error.
-function common.load_backend_file(mivos, path)
+local function load_backend_file(mivos, path)
   local chunk, err = loadfile(path)
   if not chunk then
     if not sys.exists(path) then common.usage_error("--backend %s: no such file", path) end
@@ -304,6 +310,54 @@ function common.load_backend_file(mivos, path)
   end
   local ok, result = pcall(chunk, mivos)
   if not ok then common.fail("--backend %s: %s", path, common.message(result)) end
+end
+
+local function contains(list, value)
+  for _, v in ipairs(list) do
+    if v == value then return true end
+  end
+  return false
+end
+
+-- The options --backend, --interaction, --propagation and --fusion, shared
+-- by the commands that open sessions: runs every --backend file, then
+-- checks the three names against what the library has built in
+-- (mivos.builtin_modules) and the backends the files registered. An unknown
+-- name is a usage error.
+function common.load_modules(mivos, options)
+  for _, path in ipairs(options.backend or {}) do load_backend_file(mivos, path) end
+  if options.interaction then
+    local backends = mivos.backends()
+    if not contains(backends, options.interaction) then
+      common.usage_error("--interaction: unknown interaction backend '%s' (known: %s)",
+                         options.interaction, table.concat(backends, ", "))
+    end
+  end
+  for _, kind in ipairs({ "propagation", "fusion" }) do
+    local names = mivos.builtin_modules(kind)
+    if options[kind] and not contains(names, options[kind]) then
+      common.usage_error("--%s must be one of %s, got '%s'", kind, table.concat(names, ", "),
+                         options[kind])
+    end
+  end
+end
+
+-- The help text of a command with @interaction@, @propagation@ and
+-- @fusion@ replaced by the library's built-in modules of that kind
+-- ("graphcut, s2m (needs --weights), freehand"); without the library (help
+-- must work without it) by a note that they are listed when it is found.
+function common.usage_text(text)
+  return (text:gsub("@(%a+)@", function(kind)
+    if kind ~= "interaction" and kind ~= "propagation" and kind ~= "fusion" then return nil end
+    local ok, mivos = pcall(common.mivos)
+    if not ok then return "(the names are listed when libmivos.so is found)" end
+    local names, needs_weights = mivos.builtin_modules(kind)
+    local shown = {}
+    for i, name in ipairs(names) do
+      shown[i] = needs_weights[name] and (name .. " (needs --weights)") or name
+    end
+    return table.concat(shown, ", ")
+  end))
 end
 
 return common

@@ -32,11 +32,15 @@ sequence, so an interrupted run keeps what it finished.
                         ROOT/JPEGImages/480p, name order)
   --out DIR             output folder (created; default ./mivos-eval)
   --weights DIR         folder with the official MiVOS weights: the defaults
-                        become s2m + network propagation + network fusion
-  --interaction NAME    graphcut (default without weights), s2m, freehand, or
-                        a backend registered by a --backend file
-  --propagation NAME    labelprop (default without weights) or network
-  --fusion NAME         linear (default without weights), network or none
+                        become the modules that need them (below)
+  --interaction NAME    the interaction backend (default: the first built-in
+                        one, with --weights the first that needs them):
+                        @interaction@,
+                        or one registered by a --backend file
+  --propagation NAME    the propagation (default as for --interaction):
+                        @propagation@
+  --fusion NAME         the fusion (default as for --interaction):
+                        @fusion@
   --backend FILE.lua    a Lua file that registers interaction backends; it is
                         run with the mivos module as its argument (repeatable)
   --device D            OpenCL device: "P:D", "gpu", "cpu" or a name substring
@@ -77,8 +81,8 @@ local spec = {
     ["--out"] = { arg = "DIR" },
     ["--weights"] = { arg = "DIR" },
     ["--interaction"] = { arg = "NAME" },
-    ["--propagation"] = { arg = "NAME", choices = { "labelprop", "network" } },
-    ["--fusion"] = { arg = "NAME", choices = { "linear", "network", "none" } },
+    ["--propagation"] = { arg = "NAME" },
+    ["--fusion"] = { arg = "NAME" },
     ["--backend"] = { arg = "FILE", multiple = true },
     ["--device"] = { arg = "D" },
     ["--schedule"] = { arg = "S", choices = { "mivos", "free" } },
@@ -162,6 +166,8 @@ function M.run(args)
 
   local root = positionals[1]
   if not root then common.usage_error("missing ROOT (see 'mivos eval --help')") end
+  local mivos = common.mivos()
+  common.load_modules(mivos, options)
   local dataset = require("mivos.eval.dataset")
   local ok, layout = pcall(dataset.davis_root, root, options.resolution)
   if not ok then common.fail("%s", common.message(layout)) end
@@ -176,24 +182,21 @@ function M.run(args)
     if not checked then common.fail("%s", common.message(msg)) end
   end
 
-  local mivos = common.mivos()
-  for _, path in ipairs(options.backend or {}) do common.load_backend_file(mivos, path) end
-  if options.interaction then
-    local known = false
-    local backends = mivos.backends()
-    for _, n in ipairs(backends) do known = known or n == options.interaction end
-    if not known then
-      common.usage_error("--interaction: unknown interaction backend '%s' (known: %s)",
-                         options.interaction, table.concat(backends, ", "))
-    end
-  end
   if options.weights and not sys.is_dir(options.weights) then
     common.fail("--weights %s: not a folder", options.weights)
   end
   local made, err = sys.mkdir_p(out)
   if not made then common.fail("--out %s: %s", out, err) end
 
-  local interaction = options.interaction or (options.weights and "s2m" or "graphcut")
+  -- the session's default (core/session/session.c): the first built-in
+  -- backend, with weights the first one that needs them
+  local interaction = options.interaction
+  if not interaction then
+    local builtin, needs_weights = mivos.builtin_modules("interaction")
+    for _, n in ipairs(builtin) do
+      if interaction == nil and (needs_weights[n] or not options.weights) then interaction = n end
+    end
+  end
   local scribbles = options.scribbles or "auto"
   if scribbles == "auto" then scribbles = interaction == "s2m" and "latest" or "all" end
   local popts = protocol.clamp_options({

@@ -23,13 +23,17 @@ DIR/00001.png, ... (pixel value = object id, 0 = background).
                        the highest object id its rounds use)
   --weights DIR        folder with the official MiVOS weights
                        (propagation_model.pth, fusion.pth, s2m.pth): the
-                       defaults become s2m + network propagation + network fusion
+                       defaults become the modules that need them (below)
   --device D           OpenCL device: "P:D", "gpu", "cpu" or a name substring
                        (default $MIVOS_DEVICE, else the first GPU, else the CPU)
-  --interaction NAME   graphcut (default without weights), s2m, freehand, or a
-                       backend registered by a --backend file
-  --propagation NAME   labelprop (default without weights) or network
-  --fusion NAME        linear (default without weights), network or none
+  --interaction NAME   the interaction backend (default: the first built-in
+                       one, with --weights the first that needs them):
+                       @interaction@,
+                       or one registered by a --backend file
+  --propagation NAME   the propagation (default as for --interaction):
+                       @propagation@
+  --fusion NAME        the fusion (default as for --interaction):
+                       @fusion@
   --backend FILE.lua   a Lua file that registers interaction backends; it is
                        run with the mivos module as its argument (repeatable)
   --short-side N       working size: shorter side in pixels (default 480,
@@ -64,8 +68,8 @@ local spec = {
     ["--weights"] = { arg = "DIR" },
     ["--device"] = { arg = "D" },
     ["--interaction"] = { arg = "NAME" },
-    ["--propagation"] = { arg = "NAME", choices = { "labelprop", "network" } },
-    ["--fusion"] = { arg = "NAME", choices = { "linear", "network", "none" } },
+    ["--propagation"] = { arg = "NAME" },
+    ["--fusion"] = { arg = "NAME" },
     ["--backend"] = { arg = "FILE", multiple = true },
     ["--short-side"] = { arg = "N", type = "int", min = 0 },
     ["--overlay"] = { arg = "FILE" },
@@ -85,16 +89,8 @@ function M.run(args)
   local quiet = options.quiet
   local t_start = sys.now()
 
-  for _, path in ipairs(options.backend or {}) do common.load_backend_file(mivos, path) end
+  common.load_modules(mivos, options)
   local backends = mivos.backends()
-  if options.interaction then
-    local known = false
-    for _, n in ipairs(backends) do known = known or n == options.interaction end
-    if not known then
-      common.usage_error("--interaction: unknown interaction backend '%s' (known: %s)",
-                         options.interaction, table.concat(backends, ", "))
-    end
-  end
   if options.weights and not sys.is_dir(options.weights) then
     common.fail("--weights %s: not a folder", options.weights)
   end

@@ -1,4 +1,4 @@
--- mivos.eval.robot: the DAVIS scribble robot (core/robot.c) from Lua, and
+-- mivos.eval.robot: the DAVIS scribble robot (core/eval/robot.c) from Lua, and
 -- the strokes turned into the maps MiVOS feeds its interaction backend
 -- (spec/EVALUATION.md 5.7): points px = int(x (W-1)), py = int(y (H-1)),
 -- joined by the DAVIS Bresenham lines into a label map initialised to -1
@@ -11,41 +11,27 @@
 --   robot.stroke_count(scribble), robot.write_json(scribble, sequence, path)
 --   robot.rasterize(scribble, W, H [, labels]) -> int16 label map (-1 = none)
 --   robot.maps(labels, W, H, object, positive, negative) -> has_positive, has_negative
-local mivos = require("mivos")
 local ffi = require("ffi")
-local C = mivos.C
+local metrics = require("mivos.metrics")
 
 local robot = {}
 
+-- (the binding is mivos.metrics, the one the public mivos.robot_* use)
 function robot.interact(gt, pred, T, W, H, K, frame)
-  local out = ffi.new("mv_robot_scribble*[1]")
-  mivos.check(C.mv_robot_interact(gt, pred, T, W, H, K, frame, nil, out))
-  return ffi.gc(out[0], C.mv_robot_scribble_free)
+  return metrics.robot_scribble(gt, pred, T, W, H, K, frame)
 end
 
-function robot.free(scribble)
-  if scribble ~= nil then
-    ffi.gc(scribble, nil)
-    C.mv_robot_scribble_free(scribble)
-  end
-end
+robot.free = metrics.robot_free
 
 -- j, f: double arrays laid out frame-major (T x K); candidates: a Lua list
 -- of 0-based frames (empty = all frames); used: uint8 array of T flags.
 function robot.next_frame(j, f, T, K, candidates, used)
-  local n = #candidates
-  local cand = ffi.new("int[?]", math.max(n, 1))
-  for i = 1, n do cand[i - 1] = candidates[i] end
-  local frame = ffi.new("int[1]")
-  mivos.check(C.mv_robot_next_frame(j, f, T, K, C.MV_EVAL_METRIC_JF, cand, n, used, frame))
-  return frame[0]
+  return metrics.robot_frame(j, f, T, K, "jf", candidates, used)
 end
 
 function robot.stroke_count(scribble) return scribble.stroke_count end
 
-function robot.write_json(scribble, sequence, path)
-  mivos.check(C.mv_robot_write_json(scribble, sequence, path))
-end
+robot.write_json = metrics.robot_write_json
 
 -- int(v * (size - 1)), clamped into the frame (as core/raster.c does).
 local function to_pixel(v, size)

@@ -1,0 +1,514 @@
+-- mivos.session: interactive sessions on a video (scribbles, clicks,
+-- drawing, local control, propagation, undo, exports, evaluation).
+-- Public through the entry module: SessionClass, session, region, points.
+local ffi = require("ffi")
+local lib = require("mivos.lib")
+local array = require("mivos.array")
+local device = require("mivos.device")
+local io_ = require("mivos.io")
+local metrics = require("mivos.metrics")
+local sys = require("mivos.sys")
+
+local C, check, raise, live, close_handle = lib.C, lib.check, lib.raise, lib.live,
+                                             lib.close_handle
+local argument_error, int_arg, number_arg = lib.argument_error, lib.int_arg, lib.number_arg
+local string_arg, table_arg, check_options = lib.string_arg, lib.table_arg, lib.check_options
+local options_arg = lib.options_arg
+local image, image_pointer = array.image, array.pointer
+local Video = io_.VideoClass
+
+local session = {}
+
+-- ---- progress callbacks ---------------------------------------------------------
+
+local progress_handlers = {}  -- id -> {fn, error}
+local next_progress_id = 0
+
+local progress_callback = ffi.cast("mv_progress_fn", function(user, done, total)
+  local handler = progress_handlers[tonumber(ffi.cast("intptr_t", user))]
+  if handler == nil then return 0 end
+  local ok, stop = pcall(handler.fn, done, total)
+  if not ok then
+    handler.error = stop
+    return 1
+  end
+  if stop then
+    handler.stopped = true
+    return 1
+  end
+  return 0
+end)
+
+-- ---- interactive sessions ---------------------------------------------------------
+
+local Session = {}
+Session.__index = Session
+session.SessionClass = Session
+
+-- Calls a session function that may call back into Lua (a Lua backend or
+-- a progress function): never from a JIT-compiled trace (LuaJIT forbids
+-- callbacks from compiled FFI calls), hence jit.off.
+local function session_call(status_fn, ...)
+  local status = status_fn(...)
+  if status ~= 0 then raise(tonumber(status)) end
+end
+jit.off(session_call)
+
+local SESSION_OPTIONS = {
+  objects = true, interaction = true, propagation = true, fusion = true, weights = true,
+  device = true, memory_every = true, device_memory_limit = true, host_memory_limit = true,
+}
+
+-- A session on a video (which it keeps alive). options:
+--   objects      number of objects (default 1)
+--   interaction  a name of mivos.backends(): a built-in backend
+--                (mivos.builtin_modules("interaction")) or a registered one
+--   propagation  a name of mivos.builtin_modules("propagation")
+--   fusion       a name of mivos.builtin_modules("fusion")
+--                (without weights each defaults to the first built-in name)
+--   weights      folder with the official propagation_model.pth, fusion.pth,
+--                s2m.pth (then the defaults become the modules that use them)
+--   device       OpenCL device spec for this process ("P:D", "gpu", "cpu",
+--                a name substring), selected before the session opens
+--   memory_every, device_memory_limit, host_memory_limit (bytes)
+function session.session(video, options)
+  if getmetatable(video) ~= Video then
+    argument_error("mivos.session: video must be a video from mivos.open_video, got %s",
+                   type(video))
+  end
+  local vptr = live(video, "video")
+  options = options_arg(options, SESSION_OPTIONS, "mivos.session")
+  if options.device ~= nil then
+    device.select_device(string_arg(options.device, "device", "mivos.session"))
+  end
+  local o = ffi.new("mv_session_options")
+  C.mv_session_options_default(o)
+  if options.objects ~= nil then o.objects = int_arg(options.objects, "objects", "mivos.session") end
+  -- the strings stay referenced by `options` during the call
+  for _, key in ipairs({ "interaction", "propagation", "fusion", "weights" }) do
+    if options[key] ~= nil then o[key] = string_arg(options[key], key, "mivos.session") end
+  end
+  if options.memory_every ~= nil then
+    o.memory_every = int_arg(options.memory_every, "memory_every", "mivos.session")
+  end
+  if options.device_memory_limit ~= nil then o.device_memory_limit = options.device_memory_limit end
+  if options.host_memory_limit ~= nil then o.host_memory_limit = options.host_memory_limit end
+  local out = ffi.new("mv_session*[1]")
+  check(C.mv_session_open(vptr, o, out))
+  -- The finalizer references the video handle, so the video cannot be
+  -- collected before the session is closed.
+  local ptr = ffi.gc(out[0], function(p)
+    C.mv_session_close(p)
+    return vptr
+  end)
+  local self = setmetatable({ _ptr = ptr, video = video }, Session)
+  video._sessions[self] = true
+  local info = self:info()
+  self.frame_count, self.width, self.height = info.frame_count, info.width, info.height
+  return self
+end
+
+function Session:info()
+  local info = ffi.new("mv_session_info")
+  check(C.mv_session_get_info(live(self, "session"), info))
+  return {
+    frame_count = info.frame_count, width = info.width, height = info.height,
+    objects = info.objects, interacted_frames = info.interacted_frames,
+    interaction = ffi.string(info.interaction), propagation = ffi.string(info.propagation),
+    fusion = ffi.string(info.fusion),
+  }
+end
+
+function Session:objects() return self:info().objects end
+
+function Session:set_interaction(name)
+  string_arg(name, "name", "session:set_interaction")
+  check(C.mv_session_set_interaction(live(self, "session"), name))
+end
+
+-- Boxes for local control: {x0, y0, x1, y1 [, margin = m]} or
+-- {x0 = , y0 = , x1 = , y1 = , margin = }; inclusive pixel coordinates.
+-- Referencing a value after a C call keeps it alive during the call.
+local function keep_alive(...) return ... end
+
+local function make_region(box, fn)
+  if box == nil then return nil end
+  if type(box) == "cdata" then return box end
+  table_arg(box, "region", fn)
+  local r = ffi.new("mv_region")
+  r.x0 = int_arg(box.x0 or box[1], "region x0", fn)
+  r.y0 = int_arg(box.y0 or box[2], "region y0", fn)
+  r.x1 = int_arg(box.x1 or box[3], "region x1", fn)
+  r.y1 = int_arg(box.y1 or box[4], "region y1", fn)
+  r.margin = int_arg(box.margin or box[5] or 0, "region margin", fn)
+  return r
+end
+session.region = make_region
+
+-- Points of a polyline / polygon: a flat list {x1, y1, x2, y2, ...}, a list
+-- of pairs {{x1, y1}, {x2, y2}, ...} or of {x = , y = } tables.
+local function make_points(points, what, fn)
+  if type(points) ~= "table" then
+    argument_error("%s: %s must be a list of points, got %s", fn, what, type(points))
+  end
+  local flat = {}
+  if type(points[1]) == "number" then
+    if #points % 2 ~= 0 then
+      argument_error("%s: %s has an odd number of coordinates (%d)", fn, what, #points)
+    end
+    flat = points
+  else
+    for i, p in ipairs(points) do
+      if type(p) ~= "table" then
+        argument_error("%s: %s point %d must be {x, y}, got %s", fn, what, i, type(p))
+      end
+      flat[#flat + 1] = p.x or p[1]
+      flat[#flat + 1] = p.y or p[2]
+    end
+  end
+  local n = #flat / 2
+  if n < 1 then argument_error("%s: %s has no points", fn, what) end
+  local xy = ffi.new("float[?]", #flat)
+  for i = 1, #flat do xy[i - 1] = number_arg(flat[i], what .. " coordinate", fn) end
+  return xy, n
+end
+session.points = make_points
+
+-- Strokes of a scribble: spec.pos / spec.neg are lists of polylines (one
+-- flat list of numbers is taken as a single polyline), spec.thickness in
+-- pixels (default 3); or spec.strokes = {{points = polyline, positive =
+-- true|false, thickness = t}, ...}. Returns the mv_stroke array, its count
+-- and the anchors that keep the coordinate arrays alive.
+local function make_strokes(spec, fn)
+  local list, anchors = {}, {}
+  local function add(line, positive, thickness, what)
+    local xy, n = make_points(line, what, fn)
+    anchors[#anchors + 1] = xy
+    list[#list + 1] = { xy = xy, count = n, positive = positive and 1 or 0,
+                        thickness = thickness or spec.thickness or 0 }
+  end
+  for _, sign in ipairs({ "pos", "neg" }) do
+    local lines = spec[sign]
+    if lines ~= nil then
+      table_arg(lines, sign, fn)
+      if type(lines[1]) == "number" then lines = { lines } end
+      for i, line in ipairs(lines) do
+        add(line, sign == "pos", nil, string.format("%s stroke %d", sign, i))
+      end
+    end
+  end
+  if spec.strokes ~= nil then
+    for i, s in ipairs(table_arg(spec.strokes, "strokes", fn)) do
+      if type(s) ~= "table" or s.points == nil then
+        argument_error("%s: stroke %d must be {points = ..., positive = true|false}", fn, i)
+      end
+      add(s.points, s.positive ~= false, s.thickness, string.format("stroke %d", i))
+    end
+  end
+  local strokes = ffi.new("mv_stroke[?]", math.max(#list, 1))
+  for i, s in ipairs(list) do
+    local st = strokes[i - 1]
+    st.xy, st.count, st.positive, st.thickness = s.xy, s.count, s.positive, s.thickness
+  end
+  return strokes, #list, anchors
+end
+
+-- Scribbles on a frame for one object:
+--   s:scribble(frame, obj, {pos = {polyline, ...}, neg = {polyline, ...},
+--                          thickness = 3, region = box})
+-- (or {strokes = {...}}, see make_strokes above); polylines as in draw.
+function Session:scribble(frame, object, spec)
+  local fn = "session:scribble"
+  int_arg(frame, "frame", fn)
+  int_arg(object, "object", fn)
+  spec = table_arg(spec, "strokes", fn)
+  check_options(spec, { pos = true, neg = true, thickness = true, region = true, strokes = true },
+                fn)
+  local strokes, count, anchors = make_strokes(spec, fn)
+  if count == 0 then argument_error("%s: no pos or neg strokes given", fn) end
+  local region = make_region(spec.region, fn)
+  session_call(C.mv_session_scribble, live(self, "session"), frame, object, strokes, count,
+               region)
+  keep_alive(anchors)
+end
+jit.off(Session.scribble)
+
+-- A click at (x, y): positive (default true) or negative; region optional.
+function Session:click(frame, object, x, y, positive, region)
+  local fn = "session:click"
+  int_arg(frame, "frame", fn)
+  int_arg(object, "object", fn)
+  number_arg(x, "x", fn)
+  number_arg(y, "y", fn)
+  session_call(C.mv_session_click, live(self, "session"), frame, object, x, y,
+               positive == false and 0 or 1, make_region(region, fn))
+end
+jit.off(Session.click)
+
+-- Free-hand drawing: a polygon filled into the object (erase = true removes
+-- it from the object); with brush_radius > 0 a brush stroke along the points.
+function Session:draw(frame, object, points, erase, brush_radius)
+  local fn = "session:draw"
+  int_arg(frame, "frame", fn)
+  int_arg(object, "object", fn)
+  local xy, n = make_points(points, "polygon", fn)
+  session_call(C.mv_session_draw, live(self, "session"), frame, object, xy, n,
+               brush_radius or 0, erase and 1 or 0)
+end
+jit.off(Session.draw)
+
+-- Any backend input as maps (height x width bytes, nonzero = set; images or
+-- pointers, either may be nil).
+function Session:interact_maps(frame, object, positive, negative, region)
+  local fn = "session:interact_maps"
+  int_arg(frame, "frame", fn)
+  int_arg(object, "object", fn)
+  local size = self.width * self.height
+  session_call(C.mv_session_interact_maps, live(self, "session"), frame, object,
+               image_pointer(positive, "uint8_t", size, "positive", fn),
+               image_pointer(negative, "uint8_t", size, "negative", fn),
+               make_region(region, fn))
+end
+jit.off(Session.interact_maps)
+
+-- Replaces the frame's label map (an image or pointer of height x width ids).
+function Session:set_labels(frame, labels)
+  local fn = "session:set_labels"
+  int_arg(frame, "frame", fn)
+  check(C.mv_session_set_labels(live(self, "session"), frame,
+                                image_pointer(labels, "uint8_t", self.width * self.height,
+                                              "labels", fn)))
+end
+
+-- Reads a mask PNG (palette, 0/255, grey ids) as the frame's label map,
+-- resized nearest-neighbour to the working size.
+function Session:load_mask(frame, path)
+  local labels = io_.read_labels(path, self.width, self.height)
+  self:set_labels(frame, labels)
+  return labels
+end
+
+-- Local control: runs fn(r) where r has the interaction methods without the
+-- frame argument and restricted to the box:
+--   r:scribble(obj, spec), r:click(obj, x, y, positive),
+--   r:interact_maps(obj, pos, neg)
+-- box: {x0, y0, x1, y1, margin = m}. Returns what fn returns.
+function Session:local_region(frame, box, fn)
+  int_arg(frame, "frame", "session:local_region")
+  local region = make_region(box, "session:local_region")
+  local session = self
+  local r = {
+    frame = frame, box = box, region = region,
+    scribble = function(_, object, spec)
+      spec = table_arg(spec, "strokes", "region:scribble")
+      local copy = {}
+      for k, v in pairs(spec) do copy[k] = v end
+      copy.region = region
+      return session:scribble(frame, object, copy)
+    end,
+    click = function(_, object, x, y, positive)
+      return session:click(frame, object, x, y, positive, region)
+    end,
+    interact_maps = function(_, object, positive, negative)
+      return session:interact_maps(frame, object, positive, negative, region)
+    end,
+  }
+  if fn == nil then return r end
+  if type(fn) ~= "function" then
+    argument_error("session:local_region: fn must be a function, got %s", type(fn))
+  end
+  return fn(r)
+end
+
+-- The frame's label map (0..objects), into `into` or a new image.
+function Session:mask(frame, into)
+  local fn = "session:mask"
+  int_arg(frame, "frame", fn)
+  into = into or image(self.width, self.height)
+  check(C.mv_session_labels(live(self, "session"), frame,
+                            image_pointer(into, "uint8_t", self.width * self.height, "into", fn)))
+  return into
+end
+
+-- One object's probabilities (0 = background) as a float image.
+function Session:probabilities(frame, object, into)
+  local fn = "session:probabilities"
+  int_arg(frame, "frame", fn)
+  int_arg(object, "object", fn)
+  into = into or image(self.width, self.height, 1, "float")
+  check(C.mv_session_probabilities(live(self, "session"), frame, object,
+                                   image_pointer(into, "float", self.width * self.height,
+                                                 "into", fn)))
+  return into
+end
+
+-- Propagates the frame's mask both ways. options.on_progress(done, total)
+-- is called after every frame; returning true stops the propagation after
+-- the current frame (the frames done keep their result). A Lua error in it
+-- stops the propagation and is raised again here. Returns true when the
+-- propagation ran to the end, false when on_progress stopped it.
+function Session:propagate(frame, options)
+  local fn = "session:propagate"
+  int_arg(frame, "frame", fn)
+  options = options_arg(options, { on_progress = true }, fn)
+  local ptr = live(self, "session")
+  local on_progress = options.on_progress
+  if on_progress == nil then
+    session_call(C.mv_session_propagate, ptr, frame, nil, nil)
+    return true
+  end
+  next_progress_id = next_progress_id + 1
+  local id = next_progress_id
+  local handler = { fn = on_progress }
+  progress_handlers[id] = handler
+  local ok, err = pcall(session_call, C.mv_session_propagate, ptr, frame, progress_callback,
+                        ffi.cast("void*", id))
+  progress_handlers[id] = nil
+  if handler.error ~= nil then error(handler.error, 0) end
+  if not ok then error(err, 0) end
+  return not handler.stopped
+end
+jit.off(Session.propagate)
+
+function Session:undo(frame)
+  int_arg(frame, "frame", "session:undo")
+  check(C.mv_session_undo(live(self, "session"), frame))
+end
+
+function Session:reset_frame(frame)
+  int_arg(frame, "frame", "session:reset_frame")
+  check(C.mv_session_reset_frame(live(self, "session"), frame))
+end
+
+function Session:reset_object(object)
+  int_arg(object, "object", "session:reset_object")
+  check(C.mv_session_reset_object(live(self, "session"), object))
+end
+
+-- Adds an object; returns its id.
+function Session:add_object()
+  local id = ffi.new("int[1]")
+  check(C.mv_session_add_object(live(self, "session"), id))
+  return id[0]
+end
+
+function Session:delete_object(object)
+  int_arg(object, "object", "session:delete_object")
+  check(C.mv_session_delete_object(live(self, "session"), object))
+end
+
+-- mkdir -p, failing with E_IO.
+local function make_dir(dir, fn)
+  local ok, err = sys.mkdir_p(dir)
+  if not ok then raise(C.MV_E_IO, fn .. ": " .. err) end
+end
+
+-- Writes every frame's labels as DAVIS palette PNGs DIR/00000.png, ...
+-- options: soft = true also writes DIR/soft/<object>/00000.png (grey
+-- probabilities), alpha = true DIR/alpha/<object>/00000.png (RGBA mattes),
+-- on_progress(done, total). Returns the number of frames written.
+function Session:save_masks(dir, options)
+  local fn = "session:save_masks"
+  string_arg(dir, "dir", fn)
+  options = options_arg(options, { soft = true, alpha = true, on_progress = true }, fn)
+  make_dir(dir, fn)
+  local objects = self:info().objects
+  if options.soft or options.alpha then
+    for k = 1, objects do
+      for _, kind in ipairs({ "soft", "alpha" }) do
+        if options[kind] then
+          make_dir(sys.join(dir, kind, tostring(k)), fn)
+        end
+      end
+    end
+  end
+  local labels = image(self.width, self.height)
+  local prob = (options.soft or options.alpha) and image(self.width, self.height, 1, "float")
+  local name
+  for f = 0, self.frame_count - 1 do
+    name = string.format("%05d.png", f)
+    self:mask(f, labels)
+    io_.write_labels(sys.join(dir, name), labels)
+    if prob then
+      local rgb = options.alpha and self.video:frame(f)
+      for k = 1, objects do
+        self:probabilities(f, k, prob)
+        if options.soft then io_.write_soft(sys.join(dir, "soft", tostring(k), name), prob) end
+        if options.alpha then
+          io_.write_matte(sys.join(dir, "alpha", tostring(k), name), rgb, prob)
+        end
+      end
+    end
+    if options.on_progress then options.on_progress(f + 1, self.frame_count) end
+  end
+  return self.frame_count
+end
+
+-- Writes the DAVIS overlay of every frame: a video file (.mp4, .mkv, ...;
+-- options codec, quality, fps) or, for a path containing "%", one PNG per
+-- frame (printf pattern of the 0-based frame index, e.g. "ov/%05d.png").
+-- options.on_progress(done, total). Returns the path.
+function Session:export_overlay(path, options)
+  local fn = "session:export_overlay"
+  string_arg(path, "path", fn)
+  options = options_arg(options, { codec = true, quality = true, fps = true, on_progress = true },
+                        fn)
+  make_dir(sys.dirname(path), fn)
+  local labels = image(self.width, self.height)
+  local out = image(self.width, self.height, 3)
+  local pattern = path:find("%", 1, true) ~= nil
+  local writer
+  if not pattern then
+    writer = io_.video_writer(path, self.width, self.height,
+                                options.fps or (self.video.fps > 0 and self.video.fps or 25),
+                                { codec = options.codec, quality = options.quality })
+  end
+  for f = 0, self.frame_count - 1 do
+    self:mask(f, labels)
+    local rgb = self.video:frame(f)
+    if pattern then
+      io_.overlay_png(string.format(path, f), rgb, labels)
+    else
+      io_.overlay(rgb, labels, out)
+      writer:add(out)
+    end
+    if options.on_progress then options.on_progress(f + 1, self.frame_count) end
+  end
+  if writer then writer:finish() end
+  return path
+end
+
+-- Every frame's labels as one volume: frame_count x height x width bytes
+-- (an FFI array; frame t starts at t * width * height).
+function Session:label_volume()
+  local plane = self.width * self.height
+  local volume = ffi.new("uint8_t[?]", self.frame_count * plane)
+  local ptr = live(self, "session")
+  for t = 0, self.frame_count - 1 do check(C.mv_session_labels(ptr, t, volume + t * plane)) end
+  return volume
+end
+
+-- Scores the session's masks against ground-truth PNGs in gt_dir (see
+-- mivos.read_label_volume; every frame is scored, the interactive
+-- protocol). Returns {j, f, jf, frames, objects = {{j, f, jf, ...}, ...},
+-- per_frame = {{j = {...}, f = {...}}, ...} (frame t at index t + 1)}.
+function Session:evaluate(gt_dir, options)
+  local fn = "session:evaluate"
+  string_arg(gt_dir, "gt_dir", fn)
+  options = options_arg(options, { objects = true, frames = true }, fn)
+  local gt = io_.read_label_volume(gt_dir, self.frame_count, self.width, self.height)
+  local objects = options.objects or self:info().objects
+  return metrics.evaluate_sequence(self:label_volume(), gt, self.frame_count, self.width,
+                                 self.height, objects, options.frames)
+end
+
+-- Closes the session (also done by the garbage collector).
+function Session:close()
+  local video = rawget(self, "video")
+  if video and video._sessions then video._sessions[self] = nil end
+  close_handle(self, C.mv_session_close)
+end
+
+function Session:handle() return live(self, "session") end
+
+return session
