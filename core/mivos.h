@@ -8,9 +8,10 @@
  *    released by the matching *_close / *_free (NULL is accepted there).
  *  - arrays are C order (row-major). Frame indices are 0-based.
  *
- * This header is parsed by the LuaJIT layer (lua/mivos.lua binds exactly
- * these declarations): keep it to plain declarations, enums for constants,
- * no function-like macros outside the include guard lines.
+ * This header is parsed by the LuaJIT layer (lua/mivos/cdef.lua holds
+ * exactly these declarations, checked by tests/lua/test_lua_cdef.lua): keep
+ * it to plain declarations, enums for constants, no function-like macros
+ * outside the include guard lines.
  */
 #ifndef MIVOS_H
 #define MIVOS_H
