@@ -1,12 +1,12 @@
 /* Interaction-to-mask backends: rasterisation (polylines, polygons, disks,
  * DAVIS scribble JSON), the Boykov-Kolmogorov max-flow against brute force,
- * graphcut on synthetic and real DAVIS frames, freehand, click and local
- * wrappers, the S2M backend against the DAVIS input path, argument errors. */
+ * freehand, click and local wrappers, the S2M backend against the DAVIS
+ * input path, argument errors. The graphcut backend itself is tested in
+ * test_graphcut.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "interaction/interactor.h"
 #include "json.h"
@@ -16,42 +16,8 @@
 #include "interaction/s2m_net.h"
 #include "testutil.h"
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* CPU time of the calling thread: the machine may be shared, so wall
- * clock alone overstates the cost. */
-static double cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static uint64_t rng_state = 12345;
-static uint32_t rnd(void) {
-  rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
-  return (uint32_t)(rng_state >> 33);
-}
-
-static size_t count_u8(const uint8_t *m, size_t n, uint8_t v) {
-  size_t c = 0;
-  for (size_t i = 0; i < n; i++) c += m[i] == v;
-  return c;
-}
-
-/* IoU of (a > 0.5) against mask b (nonzero). */
-static double iou(const float *a, const uint8_t *b, size_t n) {
-  size_t inter = 0, uni = 0;
-  for (size_t i = 0; i < n; i++) {
-    int x = a[i] > 0.5f, y = b[i] != 0;
-    inter += x && y;
-    uni += x || y;
-  }
-  return uni ? (double)inter / uni : 1.0;
-}
+static uint32_t rnd(void) { return mv_test_rand_u32(&rng_state); }
 
 /* ---- max-flow ------------------------------------------------------------ */
 
@@ -125,7 +91,7 @@ static void test_maxflow(void) {
         if (side[i] != side[ny * GW + nx]) cut += edge[i * E + k];
       }
     }
-    size_t fg = count_u8(side, GN, 1);
+    size_t fg = mv_test_count_u8(side, GN, 1);
     CHECK(flow == cut && fg > 800 && fg < 1800,
           "maxflow %dx%d %d-connected: flow %lld = cut %lld, %zu source-side nodes", GW, GH, conn,
           (long long)flow, (long long)cut, fg);
@@ -154,21 +120,21 @@ static void test_raster(void) {
   /* Horizontal thick segment: L t + pi t^2 / 4. */
   float seg[4] = {40, 50, 140, 50};
   CHECK_OK(mv_raster_polyline(m, W, H, seg, 2, 7, 1));
-  double area = 100 * 7 + pi * 3.5 * 3.5, got = (double)count_u8(m, W * H, 1);
+  double area = 100 * 7 + pi * 3.5 * 3.5, got = (double)mv_test_count_u8(m, W * H, 1);
   CHECK(fabs(got - area) / area < 0.03, "horizontal polyline: %g pixels, analytic %g", got, area);
 
   /* Diagonal thick segment. */
   memset(m, 0, W * H);
   float diag[4] = {20, 15, 170, 100};
   CHECK_OK(mv_raster_polyline(m, W, H, diag, 2, 9, 1));
-  area = hypot(150, 85) * 9 + pi * 4.5 * 4.5, got = (double)count_u8(m, W * H, 1);
+  area = hypot(150, 85) * 9 + pi * 4.5 * 4.5, got = (double)mv_test_count_u8(m, W * H, 1);
   CHECK(fabs(got - area) / area < 0.03, "diagonal polyline: %g pixels, analytic %g", got, area);
 
   /* Straight polyline of 3 collinear points = one segment. */
   memset(m, 0, W * H);
   float three[6] = {40, 50, 90, 50, 140, 50};
   CHECK_OK(mv_raster_polyline(m, W, H, three, 3, 7, 1));
-  got = (double)count_u8(m, W * H, 1);
+  got = (double)mv_test_count_u8(m, W * H, 1);
   area = 100 * 7 + pi * 3.5 * 3.5;
   CHECK(fabs(got - area) / area < 0.03, "3-point polyline: %g pixels, analytic %g", got, area);
 
@@ -187,40 +153,42 @@ static void test_raster(void) {
   /* Disk (click) area and erase. */
   memset(m, 0, W * H);
   CHECK_OK(mv_raster_disk(m, W, H, 60, 60, 10, 1));
-  got = (double)count_u8(m, W * H, 1);
+  got = (double)mv_test_count_u8(m, W * H, 1);
   CHECK(fabs(got - pi * 100) / (pi * 100) < 0.03, "disk r=10: %g pixels, analytic %g", got,
         pi * 100);
   CHECK_OK(mv_raster_disk(m, W, H, 60, 60, 3, 0));
-  CHECK(count_u8(m, W * H, 1) == (size_t)got - 29, "disk r=3 erase removes 29 pixels (%zu left)",
-        count_u8(m, W * H, 1));
+  CHECK(mv_test_count_u8(m, W * H, 1) == (size_t)got - 29,
+        "disk r=3 erase removes 29 pixels (%zu left)", mv_test_count_u8(m, W * H, 1));
   /* Clipping at the border. */
   memset(m, 0, W * H);
   CHECK_OK(mv_raster_disk(m, W, H, 0, 0, 10, 1));
-  got = (double)count_u8(m, W * H, 1);
+  got = (double)mv_test_count_u8(m, W * H, 1);
   CHECK(got > 80 && got < 100, "quarter disk at the corner: %g pixels", got);
 
   /* Polygons: exact counts (no pixel centre on an edge). */
   memset(m, 0, W * H);
   float square[8] = {1.5f, 1.5f, 11.5f, 1.5f, 11.5f, 6.5f, 1.5f, 6.5f};
   CHECK_OK(mv_raster_polygon(m, W, H, square, 4, 1));
-  int exact = count_u8(m, W * H, 1) == 50;
+  int exact = mv_test_count_u8(m, W * H, 1) == 50;
   for (int y = 2; y <= 6; y++)
     for (int x = 2; x <= 11; x++) exact &= m[y * W + x] == 1;
-  CHECK(exact, "square polygon covers exactly x 2..11, y 2..6 (%zu pixels)", count_u8(m, W * H, 1));
+  CHECK(exact, "square polygon covers exactly x 2..11, y 2..6 (%zu pixels)",
+        mv_test_count_u8(m, W * H, 1));
   memset(m, 0, W * H);
   float triangle[6] = {0.5f, 0.5f, 21, 0.5f, 0.5f, 21};
   CHECK_OK(mv_raster_polygon(m, W, H, triangle, 3, 1));
-  CHECK(count_u8(m, W * H, 1) == 210, "triangle polygon: %zu pixels, expected 210",
-        count_u8(m, W * H, 1));
+  CHECK(mv_test_count_u8(m, W * H, 1) == 210, "triangle polygon: %zu pixels, expected 210",
+        mv_test_count_u8(m, W * H, 1));
   /* Shared edge: two adjacent squares cover every pixel once. */
   memset(m, 0, W * H);
   float a[8] = {0, 0, 10, 0, 10, 10, 0, 10}, b[8] = {10, 0, 20, 0, 20, 10, 10, 10};
   CHECK_OK(mv_raster_polygon(m, W, H, a, 4, 1));
-  CHECK(count_u8(m, W * H, 1) == 100, "square [0,10)^2: %zu pixels", count_u8(m, W * H, 1));
+  CHECK(mv_test_count_u8(m, W * H, 1) == 100, "square [0,10)^2: %zu pixels",
+        mv_test_count_u8(m, W * H, 1));
   CHECK_OK(mv_raster_polygon(m, W, H, b, 4, 2));
-  CHECK(count_u8(m, W * H, 1) == 100 && count_u8(m, W * H, 2) == 100,
-        "adjacent squares share no pixel (%zu, %zu)", count_u8(m, W * H, 1),
-        count_u8(m, W * H, 2));
+  CHECK(mv_test_count_u8(m, W * H, 1) == 100 && mv_test_count_u8(m, W * H, 2) == 100,
+        "adjacent squares share no pixel (%zu, %zu)", mv_test_count_u8(m, W * H, 1),
+        mv_test_count_u8(m, W * H, 2));
   /* Even-odd: a pentagram's centre is a hole, its points are filled. */
   memset(m, 0, W * H);
   float star[10];
@@ -234,7 +202,7 @@ static void test_raster(void) {
   /* Lasso erase. */
   memset(m, 1, W * H);
   CHECK_OK(mv_raster_polygon(m, W, H, square, 4, 0));
-  CHECK(count_u8(m, W * H, 0) == 50, "lasso erase clears 50 pixels");
+  CHECK(mv_test_count_u8(m, W * H, 0) == 50, "lasso erase clears 50 pixels");
 
   /* Errors. */
   CHECK_FAILS(mv_raster_polyline(NULL, W, H, seg, 2, 3, 1), MV_E_ARGUMENT);
@@ -296,9 +264,9 @@ static void test_davis_json(void) {
   /* Split into one object's maps. */
   uint8_t pos[W * H], neg[W * H];
   CHECK_OK(mv_scribbles_split(labels, W, H, 1, pos, neg));
-  CHECK(count_u8(pos, W * H, 1) == 10 && count_u8(neg, W * H, 1) == 12,
+  CHECK(mv_test_count_u8(pos, W * H, 1) == 10 && mv_test_count_u8(neg, W * H, 1) == 12,
         "split object 1: %zu positive, %zu negative (background and object 2)",
-        count_u8(pos, W * H, 1), count_u8(neg, W * H, 1));
+        mv_test_count_u8(pos, W * H, 1), mv_test_count_u8(neg, W * H, 1));
   CHECK_FAILS(mv_scribbles_split(labels, W, H, 0, pos, neg), MV_E_ARGUMENT);
   CHECK_FAILS(mv_scribbles_split(NULL, W, H, 1, pos, neg), MV_E_ARGUMENT);
 
@@ -321,232 +289,6 @@ static void test_davis_json(void) {
     CHECK_FAILS(mv_scribbles_from_davis_json(root, 0, W, H, 1, labels), MV_E_FORMAT);
     mv_json_free(root);
   }
-}
-
-/* ---- synthetic images -------------------------------------------------------- */
-
-/* Background colour bg, ellipse of colour fg, uniform noise +-noise. */
-static void synthetic(uint8_t *rgb, uint8_t *truth, int w, int h, const uint8_t fg[3],
-                      const uint8_t bg[3], int noise) {
-  for (int y = 0; y < h; y++)
-    for (int x = 0; x < w; x++) {
-      double ex = (x - 0.45 * w) / (0.25 * w), ey = (y - 0.5 * h) / (0.3 * h);
-      int in = ex * ex + ey * ey <= 1;
-      truth[y * w + x] = (uint8_t)in;
-      for (int c = 0; c < 3; c++) {
-        int v = (in ? fg[c] : bg[c]) + (int)(rnd() % (2 * noise + 1)) - noise;
-        rgb[3 * (y * w + x) + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-      }
-    }
-}
-
-static void test_graphcut_synthetic(void) {
-  enum { W = 160, H = 120 };
-  uint8_t *rgb = malloc(W * H * 3), truth[W * H], pos[W * H], neg[W * H];
-  float out[W * H], prev[W * H];
-  const uint8_t fg[3] = {200, 70, 60}, bg[3] = {70, 130, 190};
-  synthetic(rgb, truth, W, H, fg, bg, 30);
-  mv_interactor gc = {0};
-  CHECK_OK(mv_interactor_graphcut(&gc));
-  CHECK(gc.name && !strcmp(gc.name, "graphcut"), "graphcut name");
-
-  /* Scribbles: a short positive stroke inside, a negative one outside. */
-  memset(pos, 0, sizeof pos);
-  memset(neg, 0, sizeof neg);
-  float p[4] = {60, 55, 85, 65}, n[4] = {130, 10, 150, 100};
-  CHECK_OK(mv_raster_polyline(pos, W, H, p, 2, 3, 1));
-  CHECK_OK(mv_raster_polyline(neg, W, H, n, 2, 3, 1));
-  mv_interaction_input in = {rgb, W, H, NULL, pos, neg};
-  CHECK_OK(mv_interactor_run(&gc, &in, out));
-  double j = iou(out, truth, W * H);
-  CHECK(j > 0.95, "graphcut synthetic, two strokes: IoU %.4f > 0.95", j);
-  int binary = 1;
-  for (int i = 0; i < W * H; i++) binary &= out[i] == 0 || out[i] == 1;
-  CHECK(binary, "graphcut output is 0/1");
-  printf("graphcut synthetic %dx%d: IoU %.4f\n", W, H, j);
-
-  /* Only a positive stroke (background model = everything else). */
-  in.negative = NULL;
-  CHECK_OK(mv_interactor_run(&gc, &in, out));
-  j = iou(out, truth, W * H);
-  CHECK(j > 0.95, "graphcut synthetic, positive stroke only: IoU %.4f > 0.95", j);
-
-  /* Correction: previous mask too large (ellipse + a bar in the
-   * background), one negative stroke on the bar removes it. */
-  uint8_t bar[W * H];
-  for (int i = 0; i < W * H; i++) {
-    int x = i % W, y = i / W;
-    bar[i] = (uint8_t)(x >= 120 && x < 150 && y >= 20 && y < 100);
-    prev[i] = truth[i] || bar[i] ? 1.0f : 0.0f;
-  }
-  memset(neg, 0, sizeof neg);
-  float nb[4] = {135, 30, 135, 90};
-  CHECK_OK(mv_raster_polyline(neg, W, H, nb, 2, 3, 1));
-  mv_interaction_input fix = {rgb, W, H, prev, NULL, neg};
-  CHECK_OK(mv_interactor_run(&gc, &fix, out));
-  j = iou(out, truth, W * H);
-  CHECK(j > 0.95, "graphcut correction with a negative stroke: IoU %.4f > 0.95", j);
-
-  /* Nothing positive and no previous: zeros; previous < 0.5 everywhere:
-   * previous minus negatives. */
-  mv_interaction_input empty = {rgb, W, H, NULL, NULL, neg};
-  CHECK_OK(mv_interactor_run(&gc, &empty, out));
-  int zeros = 1;
-  for (int i = 0; i < W * H; i++) zeros &= out[i] == 0;
-  CHECK(zeros, "graphcut without positives or previous: zeros");
-  for (int i = 0; i < W * H; i++) prev[i] = 0.3f;
-  empty.previous = prev;
-  CHECK_OK(mv_interactor_run(&gc, &empty, out));
-  int kept = 1;
-  for (int i = 0; i < W * H; i++) kept &= out[i] == (neg[i] ? 0.0f : 0.3f);
-  CHECK(kept, "graphcut with a weak previous mask: previous minus negatives");
-
-  CHECK_FAILS(mv_interactor_run(&gc, NULL, out), MV_E_ARGUMENT);
-  CHECK_FAILS(mv_interactor_run(&gc, &in, NULL), MV_E_ARGUMENT);
-  mv_interaction_input zero = {rgb, 0, H, NULL, pos, NULL};
-  CHECK_FAILS(mv_interactor_run(&gc, &zero, out), MV_E_ARGUMENT);
-  CHECK_FAILS(gc.ops->run(gc.self, &zero, out), MV_E_ARGUMENT);
-  mv_interaction_input nargb = {NULL, W, H, NULL, pos, NULL};
-  CHECK_FAILS(mv_interactor_run(&gc, &nargb, out), MV_E_ARGUMENT);
-  mv_interactor_destroy(&gc);
-  CHECK(gc.ops == NULL, "destroy zeroes the interactor");
-  mv_interactor_destroy(&gc); /* safe twice */
-  CHECK_FAILS(mv_interactor_run(&gc, &in, out), MV_E_ARGUMENT);
-  CHECK_FAILS(mv_interactor_graphcut(NULL), MV_E_ARGUMENT);
-  free(rgb);
-}
-
-/* Graphcut timing on a 854x480 synthetic frame (printed, not asserted). */
-static void test_graphcut_timing(void) {
-  enum { W = 854, H = 480 };
-  uint8_t *rgb = malloc(W * H * 3), *truth = malloc(W * H), *pos = calloc(W * H, 1),
-          *neg = calloc(W * H, 1);
-  float *out = malloc(W * H * sizeof *out);
-  const uint8_t fg[3] = {150, 110, 90}, bg[3] = {90, 120, 140};
-  synthetic(rgb, truth, W, H, fg, bg, 40);
-  float p[4] = {300, 220, 460, 260}, n[4] = {780, 40, 800, 440};
-  CHECK_OK(mv_raster_polyline(pos, W, H, p, 2, 5, 1));
-  CHECK_OK(mv_raster_polyline(neg, W, H, n, 2, 5, 1));
-  mv_interactor gc = {0};
-  CHECK_OK(mv_interactor_graphcut(&gc));
-  mv_interaction_input in = {rgb, W, H, NULL, pos, neg};
-  double best = 1e9, best_cpu = 1e9;
-  for (int r = 0; r < 3; r++) {
-    double t0 = now(), c0 = cpu_now();
-    CHECK_OK(mv_interactor_run(&gc, &in, out));
-    double t = now() - t0, c = cpu_now() - c0;
-    if (t < best) best = t;
-    if (c < best_cpu) best_cpu = c;
-  }
-  double j = iou(out, truth, W * H);
-  CHECK(j > 0.9, "graphcut 854x480 synthetic (low contrast): IoU %.4f > 0.9", j);
-  printf("graphcut 854x480 synthetic: %.1f ms wall, %.1f ms CPU (best of 3, one thread), IoU %.4f\n",
-         best * 1e3, best_cpu * 1e3, j);
-  mv_interactor_destroy(&gc);
-  free(rgb);
-  free(truth);
-  free(pos);
-  free(neg);
-  free(out);
-}
-
-/* ---- real DAVIS frame ---------------------------------------------------------- */
-
-/* Sum of mask over the (2r+1)^2 window around (x, y), via a summed-area table. */
-static int window_sum(const int *sat, int w, int h, int x, int y, int r) {
-  int x0 = x - r < 0 ? 0 : x - r, y0 = y - r < 0 ? 0 : y - r;
-  int x1 = x + r >= w ? w - 1 : x + r, y1 = y + r >= h ? h - 1 : y + r;
-  int W1 = w + 1;
-  return sat[(y1 + 1) * W1 + x1 + 1] - sat[y0 * W1 + x1 + 1] - sat[(y1 + 1) * W1 + x0] +
-         sat[y0 * W1 + x0];
-}
-
-static void test_graphcut_davis(void) {
-  const char *frames = mv_shared_path("data/davis2016/JPEGImages/480p/blackswan/%05d.jpg");
-  const char *annotation = mv_shared_path("data/davis2016/Annotations/480p/blackswan/00000.png");
-  mv_video_options options;
-  mv_video_options_default(&options);
-  options.short_side = 0;
-  mv_video *video = NULL;
-  if (!CHECK_OK(mv_video_open(frames, &options, &video))) return;
-  mv_video_info info;
-  CHECK_OK(mv_video_get_info(video, &info));
-  const int w = info.width, h = info.height;
-  const size_t n = (size_t)w * h;
-  CHECK(w == 854 && h == 480, "blackswan frame is %dx%d", w, h);
-  uint8_t *rgb = malloc(n * 3), *truth = malloc(n), *pos = calloc(n, 1), *neg = calloc(n, 1);
-  float *out = malloc(n * sizeof *out);
-  int *sat = calloc((size_t)(w + 1) * (h + 1), sizeof *sat);
-  CHECK_OK(mv_video_copy_frame(video, 0, rgb));
-  mv_video_close(video);
-  CHECK_OK(mv_mask_read_labels(annotation, w, h, truth));
-  for (int y = 0; y < h; y++)
-    for (int x = 0; x < w; x++)
-      sat[(y + 1) * (w + 1) + x + 1] = (truth[y * w + x] != 0) + sat[y * (w + 1) + x + 1] +
-                                       sat[(y + 1) * (w + 1) + x] - sat[y * (w + 1) + x];
-  /* Eroded mask (radius 8): the positive strokes stay inside the object. */
-  const int er = 8, full = (2 * er + 1) * (2 * er + 1);
-  uint8_t *eroded = calloc(n, 1);
-  size_t eroded_count = 0, ys = 0;
-  for (int y = 0; y < h; y++)
-    for (int x = 0; x < w; x++)
-      if (x >= er && y >= er && x < w - er && y < h - er &&
-          window_sum(sat, w, h, x, y, er) == full) {
-        eroded[y * w + x] = 1;
-        eroded_count++;
-        ys += (size_t)y;
-      }
-  CHECK(eroded_count > 1000, "eroded ground truth has %zu pixels", eroded_count);
-  /* Positive: (a) the eroded mask's pixels on its median row (horizontal
-   * median line), (b) each row's median eroded pixel (a vertical centre
-   * line through the neck and the body), both 5 pixels thick. */
-  int median_row = eroded_count ? (int)(ys / eroded_count) : h / 2;
-  for (int y = median_row - 2; y <= median_row + 2; y++)
-    for (int x = 0; x < w; x++)
-      if (eroded[y * w + x]) pos[y * w + x] = 1;
-  for (int y = 0; y < h; y++) {
-    int count = 0, k = 0;
-    for (int x = 0; x < w; x++) count += eroded[y * w + x];
-    if (!count) continue;
-    for (int x = 0; x < w; x++)
-      if (eroded[y * w + x] && k++ == count / 2) {
-        for (int d = -2; d <= 2; d++)
-          if (eroded[y * w + x + d]) pos[y * w + x + d] = 1;
-        break;
-      }
-  }
-  /* Negative: two horizontal strokes (top and bottom of the frame, 5 px)
-   * where no object pixel is within 30 pixels. */
-  for (int y = 0; y < h; y++)
-    for (int x = 0; x < w; x++) {
-      int on_stroke = (y >= 30 && y < 35) || (y >= h - 35 && y < h - 30);
-      if (on_stroke && window_sum(sat, w, h, x, y, 30) == 0) neg[y * w + x] = 1;
-    }
-  size_t np = count_u8(pos, n, 1), nn = count_u8(neg, n, 1);
-  CHECK(np > 500 && nn > 2000, "blackswan scribbles: %zu positive, %zu negative pixels", np, nn);
-  int inside = 1;
-  for (size_t i = 0; i < n; i++) inside &= !pos[i] || truth[i];
-  CHECK(inside, "positive strokes lie inside the ground truth");
-
-  mv_interactor gc = {0};
-  CHECK_OK(mv_interactor_graphcut(&gc));
-  mv_interaction_input in = {rgb, w, h, NULL, pos, neg};
-  double t0 = now(), c0 = cpu_now();
-  CHECK_OK(mv_interactor_run(&gc, &in, out));
-  double t = now() - t0, c = cpu_now() - c0;
-  double j = iou(out, truth, n);
-  printf("graphcut blackswan 00000 (854x480): IoU %.4f in %.1f ms wall, %.1f ms CPU\n", j, t * 1e3,
-         c * 1e3);
-  CHECK(j > 0.85, "graphcut on blackswan frame 0: IoU %.4f > 0.85 (measured 0.90)", j);
-
-  mv_interactor_destroy(&gc);
-  free(rgb);
-  free(truth);
-  free(pos);
-  free(neg);
-  free(out);
-  free(sat);
-  free(eroded);
 }
 
 /* ---- freehand, click, local ---------------------------------------------------- */
@@ -579,7 +321,7 @@ static void test_freehand(void) {
   CHECK_OK(mv_interactor_run(&fh, &fill, out));
   int sum = 0;
   for (int i = 0; i < N; i++) sum += out[i] == 1;
-  CHECK(sum == (int)count_u8(lasso, N, 1) && out[0] == 1 && out[N - 1] == 0,
+  CHECK(sum == (int)mv_test_count_u8(lasso, N, 1) && out[0] == 1 && out[N - 1] == 0,
         "freehand lasso fill: %d pixels", sum);
   mv_interactor_destroy(&fh);
   CHECK_FAILS(mv_interactor_freehand(NULL), MV_E_ARGUMENT);
@@ -609,7 +351,7 @@ static void test_click(void) {
   pos[40 * W + 30] = 1; /* one click in the red square */
   mv_interaction_input in = {rgb, W, H, NULL, pos, NULL};
   CHECK_OK(mv_interactor_run(&click, &in, out));
-  double jr = iou(out, red, N), jg = iou(out, green, N);
+  double jr = mv_test_iou(out, red, N), jg = mv_test_iou(out, green, N);
   CHECK(jr > 0.95 && jg < 0.01, "click in the red square selects it: IoU red %.4f, green %.4f", jr,
         jg);
   /* Clicks in both squares select both; a negative click on green too. */
@@ -617,13 +359,13 @@ static void test_click(void) {
   CHECK_OK(mv_interactor_run(&click, &in, out));
   uint8_t both[N];
   for (int i = 0; i < N; i++) both[i] = red[i] || green[i];
-  double jb = iou(out, both, N);
+  double jb = mv_test_iou(out, both, N);
   CHECK(jb > 0.95, "clicks in both squares: IoU %.4f", jb);
   pos[40 * W + 90] = 0;
   neg[40 * W + 90] = 1;
   in.negative = neg;
   CHECK_OK(mv_interactor_run(&click, &in, out));
-  jr = iou(out, red, N);
+  jr = mv_test_iou(out, red, N);
   CHECK(jr > 0.95, "positive red + negative green click: IoU red %.4f", jr);
 
   /* Radius: the click wrapper around freehand draws the disks themselves. */
@@ -723,10 +465,15 @@ static void test_local(void) {
     for (int x = 30; x <= 34; x++) whole &= out[y * W + x] == rgb[3 * (y * W + x)] / 255.0f;
   CHECK(whole && out[29 * W + 30] == 0, "a 5x11 region is stitched without trimming");
 
-  /* Local around graphcut: outside the box the previous mask is kept. */
+  /* Local around graphcut: outside the box the previous mask is kept. The
+   * noise has its own generator, started where the suite's shared one stood
+   * here before the graphcut tests moved to test_graphcut.c, so the frame is
+   * the one this check was written against: from this 3-pixel scribble,
+   * graphcut finds the ellipse on most noise draws, not all (185 of 200). */
+  uint64_t noise_rng = 0x621a31bfc70c5e5dull;
   uint8_t *img = malloc(N * 3), truth[N], pos[N] = {0};
   const uint8_t fg[3] = {210, 60, 60}, bg[3] = {60, 120, 200};
-  synthetic(img, truth, W, H, fg, bg, 20);
+  mv_test_ellipse_image(img, truth, W, H, fg, bg, 20, &noise_rng);
   mv_interactor gc = {0}, lgc = {0};
   CHECK_OK(mv_interactor_graphcut(&gc));
   CHECK_OK(mv_interactor_local(gc, 0, 0, 40, 47, 0, &lgc));
@@ -862,11 +609,8 @@ int main(int argc, char **argv) {
   test_raster();
   test_davis_json();
   test_freehand();
-  test_graphcut_synthetic();
   test_click();
   test_local();
-  test_graphcut_davis();
-  test_graphcut_timing();
   if (!skip_device) test_s2m();
   return mv_test_finish();
 }

@@ -95,6 +95,41 @@ void mv_test_random(float *out, size_t n, uint64_t seed, float lo, float hi) {
   }
 }
 
+uint32_t mv_test_rand_u32(uint64_t *state) {
+  *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+  return (uint32_t)(*state >> 33);
+}
+
+size_t mv_test_count_u8(const uint8_t *m, size_t n, uint8_t v) {
+  size_t c = 0;
+  for (size_t i = 0; i < n; i++) c += m[i] == v;
+  return c;
+}
+
+double mv_test_iou(const float *a, const uint8_t *b, size_t n) {
+  size_t inter = 0, uni = 0;
+  for (size_t i = 0; i < n; i++) {
+    int x = a[i] > 0.5f, y = b[i] != 0;
+    inter += x && y;
+    uni += x || y;
+  }
+  return uni ? (double)inter / uni : 1.0;
+}
+
+void mv_test_ellipse_image(uint8_t *rgb, uint8_t *truth, int w, int h, const uint8_t fg[3],
+                           const uint8_t bg[3], int noise, uint64_t *rng) {
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      double ex = (x - 0.45 * w) / (0.25 * w), ey = (y - 0.5 * h) / (0.3 * h);
+      int in = ex * ex + ey * ey <= 1;
+      truth[y * w + x] = (uint8_t)in;
+      for (int c = 0; c < 3; c++) {
+        int v = (in ? fg[c] : bg[c]) + (int)(mv_test_rand_u32(rng) % (2 * noise + 1)) - noise;
+        rgb[3 * (y * w + x) + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+      }
+    }
+}
+
 const char *mv_test_temp_path(const char *name) {
   static char folder[512];
   if (!folder[0]) {

@@ -36,6 +36,20 @@ double mv_test_now(void);
 /* Deterministic pseudo-random floats in [lo, hi), never exactly zero. */
 void mv_test_random(float *out, size_t n, uint64_t seed, float lo, float hi);
 
+/* One step of a 64-bit LCG (Knuth's MMIX constants): the next 32 pseudo-random
+ * bits from *state. Start *state at any seed. */
+uint32_t mv_test_rand_u32(uint64_t *state);
+
+/* Masks (height x width, row-major): pixels of m equal to v; IoU of (a > 0.5)
+ * against b (nonzero), 1 when both are empty. */
+size_t mv_test_count_u8(const uint8_t *m, size_t n, uint8_t v);
+double mv_test_iou(const float *a, const uint8_t *b, size_t n);
+
+/* A synthetic segmentation frame: background colour bg, an ellipse of colour
+ * fg (truth = 1 inside), uniform noise +-noise drawn from *rng. */
+void mv_test_ellipse_image(uint8_t *rgb, uint8_t *truth, int w, int h, const uint8_t fg[3],
+                           const uint8_t bg[3], int noise, uint64_t *rng);
+
 /* Writes `size` bytes to a new file under a per-test temporary folder and
  * returns its path (static rotating buffer). */
 const char *mv_test_temp_path(const char *name);

@@ -1,0 +1,242 @@
+/* The graphcut interaction backend (GMM colour models + max-flow): synthetic
+ * frames (two strokes, a positive stroke only, a correcting negative stroke,
+ * no positives), argument errors, the real DAVIS blackswan frame with
+ * scribbles drawn from its ground truth, and a timing on an 854x480 frame.
+ * Separate from test_interaction.c because it is the slow, image-heavy part
+ * and the one that changes when graphcut is tuned. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "interaction/interactor.h"
+#include "interaction/raster.h"
+#include "testutil.h"
+
+static uint64_t rng_state = 12345;
+
+/* CPU time of the calling thread: the machine may be shared, so wall
+ * clock alone overstates the cost. */
+static double cpu_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- synthetic images -------------------------------------------------------- */
+
+static void test_graphcut_synthetic(void) {
+  enum { W = 160, H = 120 };
+  uint8_t *rgb = malloc(W * H * 3), truth[W * H], pos[W * H], neg[W * H];
+  float out[W * H], prev[W * H];
+  const uint8_t fg[3] = {200, 70, 60}, bg[3] = {70, 130, 190};
+  mv_test_ellipse_image(rgb, truth, W, H, fg, bg, 30, &rng_state);
+  mv_interactor gc = {0};
+  CHECK_OK(mv_interactor_graphcut(&gc));
+  CHECK(gc.name && !strcmp(gc.name, "graphcut"), "graphcut name");
+
+  /* Scribbles: a short positive stroke inside, a negative one outside. */
+  memset(pos, 0, sizeof pos);
+  memset(neg, 0, sizeof neg);
+  float p[4] = {60, 55, 85, 65}, n[4] = {130, 10, 150, 100};
+  CHECK_OK(mv_raster_polyline(pos, W, H, p, 2, 3, 1));
+  CHECK_OK(mv_raster_polyline(neg, W, H, n, 2, 3, 1));
+  mv_interaction_input in = {rgb, W, H, NULL, pos, neg};
+  CHECK_OK(mv_interactor_run(&gc, &in, out));
+  double j = mv_test_iou(out, truth, W * H);
+  CHECK(j > 0.95, "graphcut synthetic, two strokes: IoU %.4f > 0.95", j);
+  int binary = 1;
+  for (int i = 0; i < W * H; i++) binary &= out[i] == 0 || out[i] == 1;
+  CHECK(binary, "graphcut output is 0/1");
+  printf("graphcut synthetic %dx%d: IoU %.4f\n", W, H, j);
+
+  /* Only a positive stroke (background model = everything else). */
+  in.negative = NULL;
+  CHECK_OK(mv_interactor_run(&gc, &in, out));
+  j = mv_test_iou(out, truth, W * H);
+  CHECK(j > 0.95, "graphcut synthetic, positive stroke only: IoU %.4f > 0.95", j);
+
+  /* Correction: previous mask too large (ellipse + a bar in the
+   * background), one negative stroke on the bar removes it. */
+  uint8_t bar[W * H];
+  for (int i = 0; i < W * H; i++) {
+    int x = i % W, y = i / W;
+    bar[i] = (uint8_t)(x >= 120 && x < 150 && y >= 20 && y < 100);
+    prev[i] = truth[i] || bar[i] ? 1.0f : 0.0f;
+  }
+  memset(neg, 0, sizeof neg);
+  float nb[4] = {135, 30, 135, 90};
+  CHECK_OK(mv_raster_polyline(neg, W, H, nb, 2, 3, 1));
+  mv_interaction_input fix = {rgb, W, H, prev, NULL, neg};
+  CHECK_OK(mv_interactor_run(&gc, &fix, out));
+  j = mv_test_iou(out, truth, W * H);
+  CHECK(j > 0.95, "graphcut correction with a negative stroke: IoU %.4f > 0.95", j);
+
+  /* Nothing positive and no previous: zeros; previous < 0.5 everywhere:
+   * previous minus negatives. */
+  mv_interaction_input empty = {rgb, W, H, NULL, NULL, neg};
+  CHECK_OK(mv_interactor_run(&gc, &empty, out));
+  int zeros = 1;
+  for (int i = 0; i < W * H; i++) zeros &= out[i] == 0;
+  CHECK(zeros, "graphcut without positives or previous: zeros");
+  for (int i = 0; i < W * H; i++) prev[i] = 0.3f;
+  empty.previous = prev;
+  CHECK_OK(mv_interactor_run(&gc, &empty, out));
+  int kept = 1;
+  for (int i = 0; i < W * H; i++) kept &= out[i] == (neg[i] ? 0.0f : 0.3f);
+  CHECK(kept, "graphcut with a weak previous mask: previous minus negatives");
+
+  CHECK_FAILS(mv_interactor_run(&gc, NULL, out), MV_E_ARGUMENT);
+  CHECK_FAILS(mv_interactor_run(&gc, &in, NULL), MV_E_ARGUMENT);
+  mv_interaction_input zero = {rgb, 0, H, NULL, pos, NULL};
+  CHECK_FAILS(mv_interactor_run(&gc, &zero, out), MV_E_ARGUMENT);
+  CHECK_FAILS(gc.ops->run(gc.self, &zero, out), MV_E_ARGUMENT);
+  mv_interaction_input nargb = {NULL, W, H, NULL, pos, NULL};
+  CHECK_FAILS(mv_interactor_run(&gc, &nargb, out), MV_E_ARGUMENT);
+  mv_interactor_destroy(&gc);
+  CHECK(gc.ops == NULL, "destroy zeroes the interactor");
+  mv_interactor_destroy(&gc); /* safe twice */
+  CHECK_FAILS(mv_interactor_run(&gc, &in, out), MV_E_ARGUMENT);
+  CHECK_FAILS(mv_interactor_graphcut(NULL), MV_E_ARGUMENT);
+  free(rgb);
+}
+
+/* Graphcut timing on a 854x480 synthetic frame (printed, not asserted). */
+static void test_graphcut_timing(void) {
+  enum { W = 854, H = 480 };
+  uint8_t *rgb = malloc(W * H * 3), *truth = malloc(W * H), *pos = calloc(W * H, 1),
+          *neg = calloc(W * H, 1);
+  float *out = malloc(W * H * sizeof *out);
+  const uint8_t fg[3] = {150, 110, 90}, bg[3] = {90, 120, 140};
+  mv_test_ellipse_image(rgb, truth, W, H, fg, bg, 40, &rng_state);
+  float p[4] = {300, 220, 460, 260}, n[4] = {780, 40, 800, 440};
+  CHECK_OK(mv_raster_polyline(pos, W, H, p, 2, 5, 1));
+  CHECK_OK(mv_raster_polyline(neg, W, H, n, 2, 5, 1));
+  mv_interactor gc = {0};
+  CHECK_OK(mv_interactor_graphcut(&gc));
+  mv_interaction_input in = {rgb, W, H, NULL, pos, neg};
+  double best = 1e9, best_cpu = 1e9;
+  for (int r = 0; r < 3; r++) {
+    double t0 = mv_test_now(), c0 = cpu_now();
+    CHECK_OK(mv_interactor_run(&gc, &in, out));
+    double t = mv_test_now() - t0, c = cpu_now() - c0;
+    if (t < best) best = t;
+    if (c < best_cpu) best_cpu = c;
+  }
+  double j = mv_test_iou(out, truth, W * H);
+  CHECK(j > 0.9, "graphcut 854x480 synthetic (low contrast): IoU %.4f > 0.9", j);
+  printf("graphcut 854x480 synthetic: %.1f ms wall, %.1f ms CPU (best of 3, one thread), IoU %.4f\n",
+         best * 1e3, best_cpu * 1e3, j);
+  mv_interactor_destroy(&gc);
+  free(rgb);
+  free(truth);
+  free(pos);
+  free(neg);
+  free(out);
+}
+
+/* ---- real DAVIS frame ---------------------------------------------------------- */
+
+/* Sum of mask over the (2r+1)^2 window around (x, y), via a summed-area table. */
+static int window_sum(const int *sat, int w, int h, int x, int y, int r) {
+  int x0 = x - r < 0 ? 0 : x - r, y0 = y - r < 0 ? 0 : y - r;
+  int x1 = x + r >= w ? w - 1 : x + r, y1 = y + r >= h ? h - 1 : y + r;
+  int W1 = w + 1;
+  return sat[(y1 + 1) * W1 + x1 + 1] - sat[y0 * W1 + x1 + 1] - sat[(y1 + 1) * W1 + x0] +
+         sat[y0 * W1 + x0];
+}
+
+static void test_graphcut_davis(void) {
+  const char *frames = mv_shared_path("data/davis2016/JPEGImages/480p/blackswan/%05d.jpg");
+  const char *annotation = mv_shared_path("data/davis2016/Annotations/480p/blackswan/00000.png");
+  mv_video_options options;
+  mv_video_options_default(&options);
+  options.short_side = 0;
+  mv_video *video = NULL;
+  if (!CHECK_OK(mv_video_open(frames, &options, &video))) return;
+  mv_video_info info;
+  CHECK_OK(mv_video_get_info(video, &info));
+  const int w = info.width, h = info.height;
+  const size_t n = (size_t)w * h;
+  CHECK(w == 854 && h == 480, "blackswan frame is %dx%d", w, h);
+  uint8_t *rgb = malloc(n * 3), *truth = malloc(n), *pos = calloc(n, 1), *neg = calloc(n, 1);
+  float *out = malloc(n * sizeof *out);
+  int *sat = calloc((size_t)(w + 1) * (h + 1), sizeof *sat);
+  CHECK_OK(mv_video_copy_frame(video, 0, rgb));
+  mv_video_close(video);
+  CHECK_OK(mv_mask_read_labels(annotation, w, h, truth));
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      sat[(y + 1) * (w + 1) + x + 1] = (truth[y * w + x] != 0) + sat[y * (w + 1) + x + 1] +
+                                       sat[(y + 1) * (w + 1) + x] - sat[y * (w + 1) + x];
+  /* Eroded mask (radius 8): the positive strokes stay inside the object. */
+  const int er = 8, full = (2 * er + 1) * (2 * er + 1);
+  uint8_t *eroded = calloc(n, 1);
+  size_t eroded_count = 0, ys = 0;
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      if (x >= er && y >= er && x < w - er && y < h - er &&
+          window_sum(sat, w, h, x, y, er) == full) {
+        eroded[y * w + x] = 1;
+        eroded_count++;
+        ys += (size_t)y;
+      }
+  CHECK(eroded_count > 1000, "eroded ground truth has %zu pixels", eroded_count);
+  /* Positive: (a) the eroded mask's pixels on its median row (horizontal
+   * median line), (b) each row's median eroded pixel (a vertical centre
+   * line through the neck and the body), both 5 pixels thick. */
+  int median_row = eroded_count ? (int)(ys / eroded_count) : h / 2;
+  for (int y = median_row - 2; y <= median_row + 2; y++)
+    for (int x = 0; x < w; x++)
+      if (eroded[y * w + x]) pos[y * w + x] = 1;
+  for (int y = 0; y < h; y++) {
+    int count = 0, k = 0;
+    for (int x = 0; x < w; x++) count += eroded[y * w + x];
+    if (!count) continue;
+    for (int x = 0; x < w; x++)
+      if (eroded[y * w + x] && k++ == count / 2) {
+        for (int d = -2; d <= 2; d++)
+          if (eroded[y * w + x + d]) pos[y * w + x + d] = 1;
+        break;
+      }
+  }
+  /* Negative: two horizontal strokes (top and bottom of the frame, 5 px)
+   * where no object pixel is within 30 pixels. */
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      int on_stroke = (y >= 30 && y < 35) || (y >= h - 35 && y < h - 30);
+      if (on_stroke && window_sum(sat, w, h, x, y, 30) == 0) neg[y * w + x] = 1;
+    }
+  size_t np = mv_test_count_u8(pos, n, 1), nn = mv_test_count_u8(neg, n, 1);
+  CHECK(np > 500 && nn > 2000, "blackswan scribbles: %zu positive, %zu negative pixels", np, nn);
+  int inside = 1;
+  for (size_t i = 0; i < n; i++) inside &= !pos[i] || truth[i];
+  CHECK(inside, "positive strokes lie inside the ground truth");
+
+  mv_interactor gc = {0};
+  CHECK_OK(mv_interactor_graphcut(&gc));
+  mv_interaction_input in = {rgb, w, h, NULL, pos, neg};
+  double t0 = mv_test_now(), c0 = cpu_now();
+  CHECK_OK(mv_interactor_run(&gc, &in, out));
+  double t = mv_test_now() - t0, c = cpu_now() - c0;
+  double j = mv_test_iou(out, truth, n);
+  printf("graphcut blackswan 00000 (854x480): IoU %.4f in %.1f ms wall, %.1f ms CPU\n", j, t * 1e3,
+         c * 1e3);
+  CHECK(j > 0.85, "graphcut on blackswan frame 0: IoU %.4f > 0.85 (measured 0.90)", j);
+
+  mv_interactor_destroy(&gc);
+  free(rgb);
+  free(truth);
+  free(pos);
+  free(neg);
+  free(out);
+  free(sat);
+  free(eroded);
+}
+
+int main(void) {
+  test_graphcut_synthetic();
+  test_graphcut_davis();
+  test_graphcut_timing();
+  return mv_test_finish();
+}
