@@ -16,20 +16,48 @@ static const char *fixtures;
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static mv_array *load(const char *name, mv_dtype dtype, int64_t numel) {
+/* Reads FIXTURES/name, which must have this dtype and number of dimensions.
+ * Every size comes from the files: the arrays are then checked against each
+ * other with `shaped`. */
+static mv_array *load(const char *name, mv_dtype dtype, int ndim) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", fixtures, name);
   mv_array *a = NULL;
   if (!CHECK_OK(mv_npy_read(path, &a))) return NULL;
-  int ok = a->dtype == dtype && mv_array_numel(a) == numel;
-  CHECK(ok, "%s: dtype %s numel %lld, want %s %lld", name, mv_dtype_name(a->dtype),
-        (long long)mv_array_numel(a), mv_dtype_name(dtype), (long long)numel);
+  int ok = a->dtype == dtype && a->ndim == ndim;
+  CHECK(ok, "%s: %s with %d dimensions, want %s with %d", name, mv_dtype_name(a->dtype), a->ndim,
+        mv_dtype_name(dtype), ndim);
   if (!ok) {
     mv_array_free(a);
     return NULL;
   }
   return a;
 }
+
+static void format_shape(char *out, size_t size, const int64_t *dims, int ndim) {
+  size_t used = 0;
+  out[0] = '\0';
+  for (int i = 0; i < ndim && used < size; i++)
+    used += (size_t)snprintf(out + used, size - used, "%s%lld", i ? "x" : "",
+                             (long long)dims[i]);
+}
+
+/* The array (loaded with `load`, so ndim is right) has exactly these sizes,
+ * which the caller derived from the other arrays of the case. */
+static int shaped(const mv_array *a, const char *name, const int64_t *want, int ndim) {
+  int ok = a->ndim == ndim;
+  for (int i = 0; ok && i < ndim; i++) ok = a->shape[i] == want[i];
+  if (!ok) {
+    char got_text[128], want_text[128];
+    format_shape(got_text, sizeof got_text, a->shape, a->ndim);
+    format_shape(want_text, sizeof want_text, want, ndim);
+    CHECK(0, "%s: shape %s, want %s (from the case's other arrays)", name, got_text, want_text);
+  }
+  return ok;
+}
+#define SHAPED(a, name, ...)                            \
+  shaped((a), (name), (const int64_t[]){__VA_ARGS__}, \
+         (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
 
 /* A device buffer of `count` 4-byte entries (float or int32), optionally
  * filled from host. */
@@ -90,15 +118,35 @@ static int set_mismatches(const int *got, const int64_t *want, int k, size_t n, 
 /* ---- golden: memory_read ----------------------------------------------------- */
 
 static void golden_memory_read(void) {
-  enum { CK = 128, CV = 512, M = 336, N = 112, K = 50 };
-  mv_array *mk = load("memory_read/mem_key.npy", MV_FLOAT32, CK * M);
-  mv_array *mv = load("memory_read/mem_value.npy", MV_FLOAT32, CV * M);
-  mv_array *qk = load("memory_read/query_key.npy", MV_FLOAT32, CK * N);
-  mv_array *aff = load("memory_read/affinity.npy", MV_FLOAT32, M * N);
-  mv_array *top = load("memory_read/top50_indices.npy", MV_INT64, K * N);
-  mv_array *r50 = load("memory_read/readout_top50.npy", MV_FLOAT32, CV * N);
-  mv_array *rfull = load("memory_read/readout_full.npy", MV_FLOAT32, CV * N);
+  /* mem_key 1 x CK x T x h x w, mem_value 1 x CV x T x h x w, query_key
+   * 1 x CK x qh x qw; M = T*h*w memory positions, N = qh*qw queries, the
+   * top-K sets K x N. */
+  mv_array *mk = load("memory_read/mem_key.npy", MV_FLOAT32, 5);
+  mv_array *mv = load("memory_read/mem_value.npy", MV_FLOAT32, 5);
+  mv_array *qk = load("memory_read/query_key.npy", MV_FLOAT32, 4);
+  mv_array *aff = load("memory_read/affinity.npy", MV_FLOAT32, 3);
+  mv_array *top = load("memory_read/top50_indices.npy", MV_INT64, 3);
+  mv_array *r50 = load("memory_read/readout_top50.npy", MV_FLOAT32, 4);
+  mv_array *rfull = load("memory_read/readout_full.npy", MV_FLOAT32, 4);
   if (!mk || !mv || !qk || !aff || !top || !r50 || !rfull) goto done;
+  const int64_t T = mk->shape[2], mh = mk->shape[3], mw = mk->shape[4];
+  const int64_t qh = qk->shape[2], qw = qk->shape[3];
+  const int CK = (int)mk->shape[1], CV = (int)mv->shape[1], K = (int)top->shape[1];
+  const size_t M = (size_t)(T * mh * mw), N = (size_t)(qh * qw);
+  printf("memory_read: CK %d, CV %d, memory %lldx%lldx%lld (M %zu), queries %lldx%lld (N %zu), "
+         "top-%d\n", CK, CV, (long long)T, (long long)mh, (long long)mw, M, (long long)qh,
+         (long long)qw, N, K);
+  if (!SHAPED(mk, "memory_read/mem_key.npy", 1, CK, T, mh, mw) ||
+      !SHAPED(mv, "memory_read/mem_value.npy", 1, CV, T, mh, mw) ||
+      !SHAPED(qk, "memory_read/query_key.npy", 1, CK, qh, qw) ||
+      !SHAPED(aff, "memory_read/affinity.npy", 1, (int64_t)M, (int64_t)N) ||
+      !SHAPED(top, "memory_read/top50_indices.npy", 1, K, (int64_t)N) ||
+      !SHAPED(r50, "memory_read/readout_top50.npy", 1, CV, qh, qw) ||
+      !SHAPED(rfull, "memory_read/readout_full.npy", 1, CV, qh, qw))
+    goto done;
+  CHECK(K >= 1 && (size_t)K <= M && K <= MV_MEMORY_MAX_TOP_K,
+        "memory_read: top-%d of %zu memory positions", K, M);
+  if (!(K >= 1 && (size_t)K <= M && K <= MV_MEMORY_MAX_TOP_K)) goto done;
 
   mv_tensor dmk = {0}, dmv = {0}, dqk = {0}, daff = {0}, dout = {0}, didx = {0}, dw = {0};
   if (!device(&dmk, CK * M, mk->data) || !device(&dmv, CV * M, mv->data) ||
@@ -117,8 +165,8 @@ static void golden_memory_read(void) {
                                   MV_AFFINITY_QUERY_MAJOR, mat(&daff, 0, M)))) {
     float *got = download(&daff), *t = malloc(sizeof(float) * M * N);
     if (got) {
-      for (int q = 0; q < N; q++)
-        for (int p = 0; p < M; p++) t[p * N + q] = got[q * M + p];
+      for (size_t q = 0; q < N; q++)
+        for (size_t p = 0; p < M; p++) t[p * N + q] = got[q * M + p];
       report("memory_read/affinity (query-major)", t, aff->data, M * N, 1e-4);
     }
     free(got);
@@ -137,15 +185,15 @@ static void golden_memory_read(void) {
       int bad = set_mismatches(idx, top->data, K, N, M);
       int order = 0;
       const int64_t *want = top->data;
-      for (int i = 0; i < K * N; i++) order += idx[i] != (int)want[i];
-      printf("%-40s %d of %d columns differ as sets (%d entries differ in order)\n",
+      for (size_t i = 0; i < K * N; i++) order += idx[i] != (int)want[i];
+      printf("%-40s %d of %zu columns differ as sets (%d entries differ in order)\n",
              "memory_read/top50_indices", bad, N, order);
       CHECK(bad == 0, "top50_indices: %d columns differ as sets", bad);
     }
     if (w) {
       double worst = 0;
       int increasing = 0;
-      for (int q = 0; q < N; q++) {
+      for (size_t q = 0; q < N; q++) {
         double s = 0;
         for (int j = 0; j < K; j++) {
           s += w[j * N + q];
@@ -190,30 +238,48 @@ done:
 /* ---- golden: prop_segment (two objects, one call) ------------------------------ */
 
 static void golden_prop_segment(void) {
-  enum { OBJ = 2, CK = 128, CV = 512, M = 224, N = 112 };
-  mv_array *mk = load("prop_segment/mem_key.npy", MV_FLOAT32, OBJ * CK * M);
-  mv_array *mv = load("prop_segment/mem_value.npy", MV_FLOAT32, OBJ * CV * M);
-  mv_array *qk = load("prop_segment/query_k16.npy", MV_FLOAT32, CK * N);
-  mv_array *ref = load("prop_segment/readout.npy", MV_FLOAT32, OBJ * CV * N);
+  /* The official network's read keeps the top 50 (a constant of the
+   * network, not of the fixtures). mem_key OBJ x CK x T x h x w, mem_value
+   * OBJ x CV x T x h x w, query_k16 1 x CK x qh x qw, readout OBJ x CV x qh x qw. */
+  enum { TOP_K = 50 };
+  mv_array *mk = load("prop_segment/mem_key.npy", MV_FLOAT32, 5);
+  mv_array *mv = load("prop_segment/mem_value.npy", MV_FLOAT32, 5);
+  mv_array *qk = load("prop_segment/query_k16.npy", MV_FLOAT32, 4);
+  mv_array *ref = load("prop_segment/readout.npy", MV_FLOAT32, 4);
+  int64_t OBJ = 0, CK = 0, CV = 0, T = 0, h = 0, w = 0, qh = 0, qw = 0;
   if (mk && mv && qk && ref) {
+    OBJ = mk->shape[0], CK = mk->shape[1], CV = mv->shape[1];
+    T = mk->shape[2], h = mk->shape[3], w = mk->shape[4];
+    qh = qk->shape[2], qw = qk->shape[3];
+  }
+  const size_t M = (size_t)(T * h * w), N = (size_t)(qh * qw);
+  /* The readout goes into the first CV of 2 CV channels per object, as in
+   * the decoder input [readout, v16] (v16 has CV channels too). */
+  const size_t OUT_C = 2 * (size_t)CV;
+  if (mk && mv && qk && ref && SHAPED(mv, "prop_segment/mem_value.npy", OBJ, CV, T, h, w) &&
+      SHAPED(qk, "prop_segment/query_k16.npy", 1, CK, qh, qw) &&
+      SHAPED(ref, "prop_segment/readout.npy", OBJ, CV, qh, qw)) {
+    CHECK(M >= TOP_K, "prop_segment: %zu memory positions, the top-%d read needs %d", M, TOP_K,
+          TOP_K);
     mv_tensor dmk = {0}, dmv = {0}, dqk = {0}, dout = {0};
-    /* The readout goes into the first 512 of 1024 channels per object, as
-     * in the decoder input [readout, v16]. */
-    if (device(&dmk, OBJ * CK * M, mk->data) && device(&dmv, OBJ * CV * M, mv->data) &&
-        device(&dqk, CK * N, qk->data) && device(&dout, OBJ * 1024 * N, NULL) &&
-        CHECK_OK(mv_tensor_fill(&dout, 7.0f)) &&
-        CHECK_OK(mv_memory_read_objects(OBJ, mat(&dmk, 0, M), CK * M, mat(&dmv, 0, M), CV * M,
-                                        mat(&dqk, 0, N), CK, CV, M, N, 50, mat(&dout, 0, N),
-                                        1024 * N))) {
+    if (M >= TOP_K && device(&dmk, OBJ * CK * M, mk->data) &&
+        device(&dmv, OBJ * CV * M, mv->data) && device(&dqk, CK * N, qk->data) &&
+        device(&dout, OBJ * OUT_C * N, NULL) && CHECK_OK(mv_tensor_fill(&dout, 7.0f)) &&
+        CHECK_OK(mv_memory_read_objects((int)OBJ, mat(&dmk, 0, M), CK * M, mat(&dmv, 0, M),
+                                        CV * M, mat(&dqk, 0, N), (int)CK, (int)CV, M, N, TOP_K,
+                                        mat(&dout, 0, N), OUT_C * N))) {
       float *got = download(&dout);
       if (got) {
         float *packed = malloc(sizeof(float) * OBJ * CV * N);
         int untouched = 1;
-        for (int o = 0; o < OBJ; o++) {
-          memcpy(packed + o * CV * N, got + o * 1024 * N, sizeof(float) * CV * N);
-          for (int i = CV * N; i < 1024 * N; i++) untouched &= got[o * 1024 * N + i] == 7.0f;
+        for (int64_t o = 0; o < OBJ; o++) {
+          memcpy(packed + o * CV * N, got + o * OUT_C * N, sizeof(float) * CV * N);
+          for (size_t i = CV * N; i < OUT_C * N; i++) untouched &= got[o * OUT_C * N + i] == 7.0f;
         }
-        report("prop_segment/readout (2 objects)", packed, ref->data, OBJ * CV * N, 1e-4);
+        char what[64];
+        snprintf(what, sizeof what, "prop_segment/readout (%lld object%s)", (long long)OBJ,
+                 OBJ == 1 ? "" : "s");
+        report(what, packed, ref->data, OBJ * CV * N, 1e-4);
         CHECK(untouched, "read_objects wrote outside the readout channels");
         free(packed);
       }
@@ -233,18 +299,26 @@ static void golden_prop_segment(void) {
 /* ---- golden: fusion attention ------------------------------------------------------ */
 
 static void golden_fusion(void) {
-  enum { OBJ = 2, CK = 128, M = 112, N = 112 };
-  mv_array *mk = load("fusion/mem_key.npy", MV_FLOAT32, OBJ * CK * M);
-  mv_array *qk = load("fusion/query_key.npy", MV_FLOAT32, CK * N);
-  mv_array *ref = load("fusion/affinity_softmax.npy", MV_FLOAT32, OBJ * M * N);
+  /* mem_key OBJ x CK x 1 x h x w (the interaction frame), query_key
+   * 1 x CK x qh x qw, affinity_softmax OBJ x M x N. */
+  mv_array *mk = load("fusion/mem_key.npy", MV_FLOAT32, 5);
+  mv_array *qk = load("fusion/query_key.npy", MV_FLOAT32, 4);
+  mv_array *ref = load("fusion/affinity_softmax.npy", MV_FLOAT32, 3);
+  int64_t OBJ = 0, CK = 0, T = 0, h = 0, w = 0, qh = 0, qw = 0;
   if (mk && qk && ref) {
+    OBJ = mk->shape[0], CK = mk->shape[1], T = mk->shape[2], h = mk->shape[3], w = mk->shape[4];
+    qh = qk->shape[2], qw = qk->shape[3];
+  }
+  const size_t M = (size_t)(T * h * w), N = (size_t)(qh * qw);
+  if (mk && qk && ref && SHAPED(qk, "fusion/query_key.npy", 1, CK, qh, qw) &&
+      SHAPED(ref, "fusion/affinity_softmax.npy", OBJ, (int64_t)M, (int64_t)N)) {
     mv_tensor dmk = {0}, dqk = {0}, dout = {0};
     if (device(&dmk, OBJ * CK * M, mk->data) && device(&dqk, CK * N, qk->data) &&
         device(&dout, OBJ * M * N, NULL)) {
       int ok = 1;
-      for (int o = 0; o < OBJ; o++)
+      for (int64_t o = 0; o < OBJ; o++)
         ok &= CHECK_OK(mv_memory_affinity_softmax(mat(&dmk, (size_t)o * CK * M, M),
-                                                  mat(&dqk, 0, N), CK, M, N,
+                                                  mat(&dqk, 0, N), (int)CK, M, N,
                                                   mat(&dout, (size_t)o * M * N, N)));
       float *got = ok ? download(&dout) : NULL;
       if (got) report("fusion/affinity_softmax", got, ref->data, OBJ * M * N, 1e-4);

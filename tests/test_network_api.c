@@ -11,7 +11,10 @@
  *    official keys with the same zero-padded inputs. The official fused_prob
  *    had the propagated values in its padding (the public API pads with
  *    zeros), so against it only a loose bound is checked;
- *  - argument, state, file and checkpoint errors. */
+ *  - argument, state, file and checkpoint errors.
+ * Every size (frame, objects, memory frames) comes from the fixture arrays
+ * or manifest.json, so any fixture set of this layout runs. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,11 +25,12 @@
 #include "json.h"
 #include "nets/preprocess.h"
 #include "propagation/propagation_net.h"
-#include "interaction/s2m.h"
+#include "interaction/s2m_net.h"
 #include "testutil.h"
 
 static const char *root;
 static char salt[256];
+static const mv_json *manifest;
 
 static mv_array *load(const char *case_name, const char *name) {
   char path[2048];
@@ -55,6 +59,18 @@ static void check_message(const char *what) {
     CHECK_FAILS(expr, status);                 \
     check_message(what);                       \
   } while (0)
+
+/* An expected message part with sizes filled in (static rotating buffer). */
+static const char *text(const char *fmt, ...) {
+  static char buffers[4][256];
+  static int next;
+  char *out = buffers[next++ % 4];
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(out, sizeof buffers[0], fmt, args);
+  va_end(args);
+  return out;
+}
 
 /* A padded reference (count x 1 x H x W) cropped to count x h x w with the
  * official padding of an h x w frame. */
@@ -85,77 +101,112 @@ static double compare(const char *label, const float *out, const float *ref, siz
 
 /* ---- propagation: the prop_segment case ------------------------------------------- */
 
+/* The memory frames of prop_segment (manifest _meta.mem_frames, e.g. [0, 5]:
+ * files mem0_*, mem5_*); their count, 0 when the manifest lacks them. */
+enum { MAX_MEM_FRAMES = 16 };
+static int memory_frames(int frames[MAX_MEM_FRAMES]) {
+  const mv_json *list = mv_json_path(manifest, "cases/prop_segment/_meta/mem_frames");
+  int count = 0;
+  if (list && list->type == MV_JSON_ARRAY)
+    for (size_t i = 0; i < list->count && count < MAX_MEM_FRAMES; i++)
+      if (list->items[i].type == MV_JSON_NUMBER) frames[count++] = (int)list->items[i].number;
+  CHECK(count >= 1 && list && (size_t)count == list->count,
+        "manifest.json: cases/prop_segment/_meta/mem_frames must list 1..%d frame numbers",
+        MAX_MEM_FRAMES);
+  return list && (size_t)count == list->count ? count : 0;
+}
+
 static void test_segment(mv_network *prop, mv_network *fusion) {
   double t0 = mv_test_now();
-  mv_array *f0 = load("prop_segment", "mem0_frame_u8"), *m0 = load("prop_segment", "mem0_masks");
-  mv_array *f5 = load("prop_segment", "mem5_frame_u8"), *m5 = load("prop_segment", "mem5_masks");
+  int numbers[MAX_MEM_FRAMES];
+  const int frames = memory_frames(numbers);
+  mv_array *f[MAX_MEM_FRAMES] = {0}, *m[MAX_MEM_FRAMES] = {0};
+  int loaded = frames > 0;
+  for (int i = 0; i < frames; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "mem%d_frame_u8", numbers[i]);
+    loaded &= (f[i] = load("prop_segment", name)) != NULL;
+    snprintf(name, sizeof name, "mem%d_masks", numbers[i]);
+    loaded &= (m[i] = load("prop_segment", name)) != NULL;
+  }
   mv_array *fq = load("prop_segment", "query_frame_u8");
   mv_array *ref = load("prop_segment", "prob_aggregated");
   mv_memory_bank *bank = NULL, *small_bank = NULL;
   mv_frame_features *query = NULL, *small_query = NULL;
-  float *out = NULL, *expected = NULL;
-  if (!f0 || !m0 || !f5 || !m5 || !fq || !ref) goto done;
-  const int h = (int)f0->shape[0], w = (int)f0->shape[1], k = (int)m0->shape[0];
-  if (!CHECK_OK(mv_memory_bank_new(k, 3, w, h, &bank))) goto done;
+  float *out = NULL, *expected = NULL, *tiny_masks = NULL;
+  uint8_t *tiny_rgb = NULL;
+  if (!loaded || !fq || !ref) goto done;
+  /* Sizes from the first memory frame; every frame and mask must agree. */
+  const int h = (int)f[0]->shape[0], w = (int)f[0]->shape[1], k = (int)m[0]->shape[0];
+  int agree = fq->ndim == 3 && fq->shape[0] == h && fq->shape[1] == w && fq->shape[2] == 3;
+  for (int i = 0; i < frames; i++)
+    agree &= f[i]->ndim == 3 && f[i]->shape[0] == h && f[i]->shape[1] == w &&
+             f[i]->shape[2] == 3 && m[i]->ndim == 3 && m[i]->shape[0] == k &&
+             m[i]->shape[1] == h && m[i]->shape[2] == w;
+  CHECK(agree, "prop_segment: frames must be %dx%dx3 and masks %dx%dx%d", h, w, k, h, w);
+  if (!agree) goto done;
+  /* One slot more than the frames, left empty for the unmemorised-slot error. */
+  const int capacity = frames + 1;
+  if (!CHECK_OK(mv_memory_bank_new(k, capacity, w, h, &bank))) goto done;
+  const void *f0 = f[0]->data, *m0 = m[0]->data;
 
   /* Argument errors before anything is memorised. */
-  CHECK_FAILS_NAMING(mv_network_memorize(fusion, f0->data, w, h, m0->data, bank, 0),
-                     MV_E_ARGUMENT, "expected a propagation network");
-  CHECK_FAILS_NAMING(mv_network_memorize(NULL, f0->data, w, h, m0->data, bank, 0),
-                     MV_E_ARGUMENT, "propagation");
-  CHECK_FAILS_NAMING(mv_network_memorize(prop, NULL, w, h, m0->data, bank, 0), MV_E_ARGUMENT,
-                     "rgb");
-  CHECK_FAILS_NAMING(mv_network_memorize(prop, f0->data, w, h, NULL, bank, 0), MV_E_ARGUMENT,
-                     "masks");
-  CHECK_FAILS_NAMING(mv_network_memorize(prop, f0->data, w, h, m0->data, NULL, 0),
-                     MV_E_ARGUMENT, "bank");
-  CHECK_FAILS_NAMING(mv_network_memorize(prop, f0->data, w, 0, m0->data, bank, 0),
-                     MV_E_ARGUMENT, "size");
-  CHECK_FAILS_NAMING(mv_network_memorize(prop, f0->data, w - 1, h, m0->data, bank, 0),
-                     MV_E_ARGUMENT, "bank holds 215x121 frames, the frame is 214x121");
-  CHECK_FAILS_NAMING(mv_network_memorize(prop, f0->data, w, h, m0->data, bank, -1),
-                     MV_E_ARGUMENT, "slot -1 outside 0..2");
-  CHECK_FAILS_NAMING(mv_network_memorize(prop, f0->data, w, h, m0->data, bank, 3),
-                     MV_E_ARGUMENT, "slot 3 outside 0..2");
+  CHECK_FAILS_NAMING(mv_network_memorize(fusion, f0, w, h, m0, bank, 0), MV_E_ARGUMENT,
+                     "expected a propagation network");
+  CHECK_FAILS_NAMING(mv_network_memorize(NULL, f0, w, h, m0, bank, 0), MV_E_ARGUMENT,
+                     "propagation");
+  CHECK_FAILS_NAMING(mv_network_memorize(prop, NULL, w, h, m0, bank, 0), MV_E_ARGUMENT, "rgb");
+  CHECK_FAILS_NAMING(mv_network_memorize(prop, f0, w, h, NULL, bank, 0), MV_E_ARGUMENT, "masks");
+  CHECK_FAILS_NAMING(mv_network_memorize(prop, f0, w, h, m0, NULL, 0), MV_E_ARGUMENT, "bank");
+  CHECK_FAILS_NAMING(mv_network_memorize(prop, f0, w, 0, m0, bank, 0), MV_E_ARGUMENT, "size");
+  CHECK_FAILS_NAMING(mv_network_memorize(prop, f0, w - 1, h, m0, bank, 0), MV_E_ARGUMENT,
+                     text("bank holds %dx%d frames, the frame is %dx%d", w, h, w - 1, h));
+  CHECK_FAILS_NAMING(mv_network_memorize(prop, f0, w, h, m0, bank, -1), MV_E_ARGUMENT,
+                     text("slot -1 outside 0..%d", capacity - 1));
+  CHECK_FAILS_NAMING(mv_network_memorize(prop, f0, w, h, m0, bank, capacity), MV_E_ARGUMENT,
+                     text("slot %d outside 0..%d", capacity, capacity - 1));
   CHECK_FAILS_NAMING(mv_network_encode_query(fusion, fq->data, w, h, &query), MV_E_ARGUMENT,
                      "fusion network, expected a propagation network");
   CHECK(query == NULL, "a failed encode leaves *out NULL");
   CHECK_FAILS_NAMING(mv_network_encode_query(prop, fq->data, w, h, NULL), MV_E_ARGUMENT, "out");
 
-  if (!CHECK_OK(mv_network_memorize(prop, f0->data, w, h, m0->data, bank, 0)) ||
-      !CHECK_OK(mv_network_memorize(prop, f5->data, w, h, m5->data, bank, 1)) ||
-      !CHECK_OK(mv_network_encode_query(prop, fq->data, w, h, &query)))
-    goto done;
+  for (int i = 0; i < frames; i++)
+    if (!CHECK_OK(mv_network_memorize(prop, f[i]->data, w, h, m[i]->data, bank, i))) goto done;
+  if (!CHECK_OK(mv_network_encode_query(prop, fq->data, w, h, &query))) goto done;
   const size_t n = (size_t)(k + 1) * h * w;
   out = malloc(n * sizeof *out);
   expected = crop_reference(ref, k + 1, h, w);
   if (!out || !expected) goto done;
-  if (CHECK_OK(mv_network_segment(prop, query, bank, 2, out))) {
-    printf("  prop_segment through the API: %.2f s (%dx%d, k = %d)\n", mv_test_now() - t0, w, h,
-           k);
+  if (CHECK_OK(mv_network_segment(prop, query, bank, frames, out))) {
+    printf("  prop_segment through the API: %.2f s (%dx%d, k = %d, %d memory frames)\n",
+           mv_test_now() - t0, w, h, k, frames);
     compare("prop_segment prob_aggregated (cropped)", out, expected, n, 1e-4);
   }
 
   /* Segment errors: kind, frames range, unmemorised slot, sizes, top-k bound. */
-  CHECK_FAILS_NAMING(mv_network_segment(fusion, query, bank, 2, out), MV_E_ARGUMENT,
+  CHECK_FAILS_NAMING(mv_network_segment(fusion, query, bank, frames, out), MV_E_ARGUMENT,
                      "expected a propagation network");
-  CHECK_FAILS_NAMING(mv_network_segment(prop, NULL, bank, 2, out), MV_E_ARGUMENT, "query");
-  CHECK_FAILS_NAMING(mv_network_segment(prop, query, bank, 2, NULL), MV_E_ARGUMENT,
+  CHECK_FAILS_NAMING(mv_network_segment(prop, NULL, bank, frames, out), MV_E_ARGUMENT, "query");
+  CHECK_FAILS_NAMING(mv_network_segment(prop, query, bank, frames, NULL), MV_E_ARGUMENT,
                      "probabilities");
   CHECK_FAILS_NAMING(mv_network_segment(prop, query, bank, 0, out), MV_E_ARGUMENT,
-                     "frames 0 outside 1..3");
-  CHECK_FAILS_NAMING(mv_network_segment(prop, query, bank, 4, out), MV_E_ARGUMENT,
-                     "frames 4 outside 1..3");
-  CHECK_FAILS_NAMING(mv_network_segment(prop, query, bank, 3, out), MV_E_STATE, "slot 2");
-  static uint8_t tiny_rgb[32 * 32 * 3];
-  static float tiny_masks[2 * 32 * 32];
-  if (CHECK_OK(mv_memory_bank_new(k, 2, 32, 32, &small_bank))) {
+                     text("frames 0 outside 1..%d", capacity));
+  CHECK_FAILS_NAMING(mv_network_segment(prop, query, bank, capacity + 1, out), MV_E_ARGUMENT,
+                     text("frames %d outside 1..%d", capacity + 1, capacity));
+  CHECK_FAILS_NAMING(mv_network_segment(prop, query, bank, capacity, out), MV_E_STATE,
+                     text("slot %d", capacity - 1));
+  /* A 32x32 frame: 2x2 cells at 1/16. */
+  enum { TINY = 32 };
+  tiny_rgb = calloc((size_t)TINY * TINY * 3, 1);
+  tiny_masks = calloc((size_t)k * TINY * TINY, sizeof *tiny_masks);
+  if (tiny_rgb && tiny_masks && CHECK_OK(mv_memory_bank_new(k, 2, TINY, TINY, &small_bank))) {
     CHECK_FAILS_NAMING(mv_network_segment(prop, query, small_bank, 2, out), MV_E_ARGUMENT,
-                       "bank holds 32x32 frames, the frame is 215x121");
-    CHECK_FAILS_NAMING(mv_network_memorize(prop, tiny_rgb, 32, 32, tiny_masks, bank, 0),
-                       MV_E_ARGUMENT, "bank holds 215x121 frames, the frame is 32x32");
+                       text("bank holds %dx%d frames, the frame is %dx%d", TINY, TINY, w, h));
+    CHECK_FAILS_NAMING(mv_network_memorize(prop, tiny_rgb, TINY, TINY, tiny_masks, bank, 0),
+                       MV_E_ARGUMENT,
+                       text("bank holds %dx%d frames, the frame is %dx%d", w, h, TINY, TINY));
     /* 2 frames x 2x2 cells = 8 memory positions < 50. */
-    if (CHECK_OK(mv_network_encode_query(prop, tiny_rgb, 32, 32, &small_query)))
+    if (CHECK_OK(mv_network_encode_query(prop, tiny_rgb, TINY, TINY, &small_query)))
       CHECK_FAILS_NAMING(mv_network_segment(prop, small_query, small_bank, 2, out),
                          MV_E_ARGUMENT, "needs at least 50 memory positions, the memory has 8");
   }
@@ -166,8 +217,14 @@ done:
   mv_frame_features_free(small_query);
   free(out);
   free(expected);
-  mv_array *arrays[6] = {f0, m0, f5, m5, fq, ref};
-  for (int i = 0; i < 6; i++) mv_array_free(arrays[i]);
+  free(tiny_rgb);
+  free(tiny_masks);
+  for (int i = 0; i < frames; i++) {
+    mv_array_free(f[i]);
+    mv_array_free(m[i]);
+  }
+  mv_array_free(fq);
+  mv_array_free(ref);
 }
 
 /* ---- S2M: object 1 of the s2m case ------------------------------------------------------- */
@@ -181,7 +238,16 @@ static void test_s2m(mv_network *s2m_net, mv_network *prop, const mv_checkpoint 
   float *previous = NULL, *out = NULL, *expected = NULL, *reference = NULL;
   if (!frame || !prev_label || !scribbles || !pos || !neg || !sigmoid) goto done;
   const int h = (int)frame->shape[0], w = (int)frame->shape[1];
+  const int k = (int)sigmoid->shape[0]; /* objects: sigmoid is k x 1 x H x W */
   const size_t plane = (size_t)h * w;
+  const mv_array *per_object[2] = {pos, neg};
+  int agree = frame->ndim == 3 && prev_label->ndim == 2 && prev_label->shape[0] == h &&
+              prev_label->shape[1] == w && mv_array_numel(scribbles) == (int64_t)plane;
+  for (int i = 0; i < 2; i++)
+    agree &= per_object[i]->ndim == 3 && per_object[i]->shape[0] == k &&
+             per_object[i]->shape[1] == h && per_object[i]->shape[2] == w;
+  CHECK(agree, "s2m: labels must be %dx%d, scribbles %dx%dx%d (k from sigmoid)", h, w, k, h, w);
+  if (!agree) goto done;
   previous = malloc(plane * sizeof *previous);
   out = malloc(plane * sizeof *out);
   reference = malloc(plane * sizeof *reference);
@@ -201,7 +267,7 @@ static void test_s2m(mv_network *s2m_net, mv_network *prop, const mv_checkpoint 
   if (!CHECK_OK(mv_network_s2m(s2m_net, frame->data, w, h, previous, positive, negative, out)))
     goto done;
   printf("  s2m through the API: %.2f s (one object)\n", mv_test_now() - t0);
-  float *all = crop_reference(sigmoid, (int)sigmoid->shape[0], h, w);
+  float *all = crop_reference(sigmoid, k, h, w);
   if (all) {
     expected = all; /* object 1 is the first plane */
     compare("s2m object 1 vs official sigmoid (cropped)", out, expected, plane, 1e-4);
@@ -211,7 +277,7 @@ static void test_s2m(mv_network *s2m_net, mv_network *prop, const mv_checkpoint 
   const mv_padding pad = mv_padding_for(h, w, 16);
   if (CHECK_OK(mv_s2m_load(weights, &internal)) &&
       CHECK_OK(mv_preprocess_frame(frame->data, h, w, pad, &image)) &&
-      CHECK_OK(mv_s2m_make_input(&image, prev_label->data, scribbles->data, h, w, 2, pad,
+      CHECK_OK(mv_s2m_make_input(&image, prev_label->data, scribbles->data, h, w, k, pad,
                                  &inputs)) &&
       CHECK_OK(mv_tensor_view(&inputs, 0, 1, 0, 6, &object_input)) &&
       CHECK_OK(mv_s2m_forward(internal, &object_input, &prob, NULL)) &&
@@ -360,11 +426,11 @@ static void test_fusion(mv_network *fusion, mv_network *prop, const mv_checkpoin
                      MV_E_ARGUMENT, "query");
   CHECK_FAILS_NAMING(mv_network_fuse(fusion, a[F_FRAME]->data, w - 16, h, query, bank, 1,
                                      host[0], host[1], host[2], host[3], tc, tr, ti, out),
-                     MV_E_ARGUMENT, "query features are of a 215x121 frame");
+                     MV_E_ARGUMENT, text("query features are of a %dx%d frame", w, h));
   if (CHECK_OK(mv_memory_bank_new(k, 1, w + 1, h, &other_bank)))
     CHECK_FAILS_NAMING(mv_network_fuse(fusion, a[F_FRAME]->data, w, h, query, other_bank, 0,
                                        host[0], host[1], host[2], host[3], tc, tr, ti, out),
-                       MV_E_ARGUMENT, "interacted holds 216x121 frames");
+                       MV_E_ARGUMENT, text("interacted holds %dx%d frames", w + 1, h));
 done:
   mv_fusion_free(internal);
   mv_memory_bank_free(bank);
@@ -449,8 +515,9 @@ int main(int argc, char **argv) {
   root = argc > 1 ? argv[1] : mv_shared_path("fixtures/golden");
   char path[2048];
   snprintf(path, sizeof path, "%s/manifest.json", root);
-  mv_json *manifest = NULL;
-  if (!CHECK_OK(mv_json_parse_file(path, &manifest))) return mv_test_finish();
+  mv_json *parsed = NULL;
+  if (!CHECK_OK(mv_json_parse_file(path, &parsed))) return mv_test_finish();
+  manifest = parsed;
   const mv_json *s = mv_json_path(manifest, "args/salt");
   snprintf(salt, sizeof salt, "%s", s && s->type == MV_JSON_STRING ? s->string : "");
   const mv_json *meta = mv_json_path(manifest, "cases/fusion/_meta");
@@ -485,7 +552,7 @@ int main(int argc, char **argv) {
   mv_checkpoint_close(prop_weights);
   mv_checkpoint_close(fusion_weights);
   mv_checkpoint_close(s2m_weights);
-  mv_json_free(manifest);
+  mv_json_free(parsed);
   printf("total %.2f s\n", mv_test_now() - t0);
   return mv_test_finish();
 }

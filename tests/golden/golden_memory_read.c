@@ -33,8 +33,9 @@ int golden_case_memory_read(const golden_ctx *ctx) {
   mv_array *qk = golden_load(ctx, "query_key"), *affinity_ref = golden_load(ctx, "affinity");
   mv_array *indices_ref = golden_load(ctx, "top50_indices");
   mv_array *top_ref = golden_load(ctx, "readout_top50"), *full_ref = golden_load(ctx, "readout_full");
-  if (!mk || !mv || !qk || !affinity_ref || !indices_ref || !top_ref || !full_ref || mk->ndim != 5) {
-    CHECK(0, "memory_read: inputs missing or not K x C x T x h x w");
+  if (!mk || !mv || !qk || !affinity_ref || !indices_ref || !top_ref || !full_ref ||
+      mk->ndim != 5 || mk->shape[0] != 1 || qk->ndim != 4 || indices_ref->ndim != 3) {
+    CHECK(0, "memory_read: inputs missing or not 1 x C x T x h x w (one object)");
   } else {
     int ck = (int)mk->shape[1], cv = (int)mv->shape[1];
     size_t m = (size_t)(mk->shape[2] * mk->shape[3] * mk->shape[4]);

@@ -79,10 +79,15 @@ int golden_case_prop_encode(const golden_ctx *ctx) {
 }
 
 int golden_case_prop_segment(const golden_ctx *ctx) {
+  /* The memory frames, in memory order: _meta.mem_frames [a, b, ...] names
+   * the files mem<a>_frame_u8 and mem<a>_masks, one per T of mem_key. */
+  const mv_json *mem_frames = ctx->meta ? mv_json_get(ctx->meta, "mem_frames") : NULL;
+  if (!mem_frames || mem_frames->type != MV_JSON_ARRAY || mem_frames->count < 1) {
+    CHECK(0, "prop_segment: manifest has no _meta.mem_frames");
+    return 1;
+  }
   mv_propagation *net = load_network(ctx);
   if (!net) return 1;
-  const char *frames[2] = {"mem0_frame_u8", "mem5_frame_u8"};
-  const char *mask_names[2] = {"mem0_masks", "mem5_masks"};
   mv_array *mem_key = golden_load(ctx, "mem_key"), *mem_value = golden_load(ctx, "mem_value");
   mv_array *query_frame = golden_load(ctx, "query_frame_u8");
   mv_array *query_norm = golden_load(ctx, "query_image_norm_padded");
@@ -97,10 +102,16 @@ int golden_case_prop_segment(const golden_ctx *ctx) {
   if (ok) {
     int k = (int)mem_key->shape[0], t = (int)mem_key->shape[2];
     int plane = (int)(mem_key->shape[3] * mem_key->shape[4]);
-    ok = CHECK_OK(mv_tensor_new(&memory.keys, k, MV_KEY_DIM, t, plane)) &&
+    ok = (size_t)t == mem_frames->count;
+    CHECK(ok, "prop_segment: mem_key holds %d frames, _meta.mem_frames lists %zu", t,
+          mem_frames->count);
+    ok = ok && CHECK_OK(mv_tensor_new(&memory.keys, k, MV_KEY_DIM, t, plane)) &&
          CHECK_OK(mv_tensor_new(&memory.values, k, MV_VALUE_DIM, t, plane));
-    for (int i = 0; i < 2 && i < t && ok; i++) {
-      mv_array *frame = golden_load(ctx, frames[i]), *masks = golden_load(ctx, mask_names[i]);
+    for (int i = 0; i < t && ok; i++) {
+      char frame_name[64], mask_name[64];
+      snprintf(frame_name, sizeof frame_name, "mem%d_frame_u8", (int)mem_frames->items[i].number);
+      snprintf(mask_name, sizeof mask_name, "mem%d_masks", (int)mem_frames->items[i].number);
+      mv_array *frame = golden_load(ctx, frame_name), *masks = golden_load(ctx, mask_name);
       mv_tensor frame_image = {0}, mask_tensor = {0}, key = {0}, value = {0};
       ok = prepare_frame(ctx, frame, NULL, &pad, &frame_image) &&
            prepare_masks(masks, pad, &mask_tensor) &&
