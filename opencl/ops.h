@@ -26,6 +26,26 @@ mv_status mv_gemm_batched(int transpose_a, int transpose_b, size_t m, size_t n, 
                           float alpha, mv_matrix a, size_t stride_a, mv_matrix b, size_t stride_b,
                           float beta, mv_matrix c, size_t stride_c, size_t batch);
 
+/* GEMM engines. host: the host BLAS (OpenBLAS) on the mapped buffers, for a
+ * CPU device whose buffers are host memory (PoCL); clblast: CLBlast on the
+ * device queue. The engine in use: mv_gemm_set_engine, else the environment
+ * variable MIVOS_GEMM=clblast|host|auto (another value is an error at the
+ * first GEMM), else automatic: host where the device allows it, CLBlast
+ * otherwise. Convolutions follow the engine (opencl/conv.c). */
+typedef enum mv_gemm_engine { MV_GEMM_AUTO = 0, MV_GEMM_CLBLAST = 1, MV_GEMM_HOST = 2 } mv_gemm_engine;
+/* Forces an engine for the process (tests, benchmarks); MV_GEMM_AUTO goes
+ * back to MIVOS_GEMM / the automatic choice. host on a device without host
+ * memory fails (MV_E_ARGUMENT) and changes nothing. */
+mv_status mv_gemm_set_engine(mv_gemm_engine engine);
+/* The engine mv_gemm uses now on the runtime's device (never MV_GEMM_AUTO). */
+mv_status mv_gemm_engine_current(mv_gemm_engine *out);
+/* 1 if the runtime's device can use the host engine. */
+int mv_gemm_host_supported(void);
+/* "auto", "clblast", "host". */
+const char *mv_gemm_engine_name(mv_gemm_engine engine);
+/* One line naming the engine in use, its BLAS and threads, and why it was chosen. */
+mv_status mv_gemm_engine_describe(char *out, size_t capacity);
+
 /* ---- convolution ----------------------------------------------------------- */
 
 /* BatchNorm (inference) parameters from a checkpoint, host memory. */

@@ -320,6 +320,11 @@ mv_status mv_device_self_check(char *report, size_t report_capacity) {
   MV_TRY(mv_device_current(&info));
   report_line(&r, "device %d:%d %s (%s, driver %s)\n", info.platform_index, info.device_index,
               info.name, info.platform, info.driver);
+  char engine[256];
+  if (mv_gemm_engine_describe(engine, sizeof engine) == MV_OK)
+    report_line(&r, "gemm engine: %s\n", engine);
+  else
+    report_line(&r, "gemm engine: FAIL (%s)\n", mv_error_message());
   int failures = 0;
   char first_failure[512] = "";
   for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {

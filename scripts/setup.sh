@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 packages="build-essential cmake pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd
-clinfo libclblast-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
+clinfo libclblast-dev libopenblas-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
 libpng-dev zlib1g-dev luajit libluajit-5.1-dev lua-filesystem"
 
 missing=""

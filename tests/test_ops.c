@@ -49,13 +49,16 @@ static mv_tensor poisoned(int n, int c, int h, int w) {
   return t;
 }
 
+/* The GEMM engine the GEMM and conv tests run with (named in messages). */
+static const char *engine_label = "auto";
+
 static double compare(const char *what, const mv_tensor *t, const float *want) {
   size_t n = mv_tensor_numel(t);
   float *got = host_alloc(n);
   CHECK_OK(mv_tensor_download(t, got));
   double err = mv_ref_rel_l2(got, want, n);
-  CHECK(err < TOLERANCE, "%s: relative L2 error %.3g (max abs %.3g)", what, err,
-        mv_max_abs_diff(got, want, n));
+  CHECK(err < TOLERANCE, "%s [gemm engine %s]: relative L2 error %.3g (max abs %.3g)", what,
+        engine_label, err, mv_max_abs_diff(got, want, n));
   free(got);
   return err;
 }
@@ -243,6 +246,182 @@ static void test_gemm(void) {
     mv_tensor_free(&da), mv_tensor_free(&db), mv_tensor_free(&dc);
     free(a), free(b), free(c), free(want);
   }
+
+  /* Operands in sub-buffers (clCreateSubBuffer at an aligned origin) plus an
+   * element offset inside them: both offsets count. */
+  {
+    mv_runtime *rt = NULL;
+    CHECK_OK(mv_runtime_get(&rt));
+    cl_uint align_bits = 0;
+    clGetDeviceInfo(rt->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits,
+                    NULL);
+    size_t align = align_bits >= 8 ? align_bits / 8 : 128; /* bytes */
+    const size_t sm = 11, sn = 19, sk = 15, inner = 5;     /* inner: element offset */
+    size_t origin_floats = align / sizeof(float) * 3;      /* sub-buffer origin */
+    size_t a_count = inner + sm * sk, b_count = inner + sk * sn, c_count = inner + sm * sn;
+    size_t total = origin_floats * 3 + a_count + b_count + c_count + 64;
+    float *host = host_random(total, -1, 1), *want = host_alloc(sm * sn);
+    size_t a_at = origin_floats, b_at = a_at + a_count + origin_floats,
+           c_at = b_at + b_count + origin_floats;
+    b_at = (b_at + align / 4 - 1) / (align / 4) * (align / 4); /* aligned origins */
+    c_at = (c_at + align / 4 - 1) / (align / 4) * (align / 4);
+    CHECK(c_at + c_count <= total, "sub-buffer layout fits");
+    memset(want, 0, sm * sn * sizeof *want);
+    mv_ref_gemm(0, 0, sm, sn, sk, 1.0f, host + a_at + inner, sk, host + b_at + inner, sn, 0.0f,
+                want, sn);
+    mv_tensor whole = device(host, 1, 1, 1, (int)total);
+    cl_mem sub[3] = {NULL, NULL, NULL};
+    size_t at[3] = {a_at, b_at, c_at}, count[3] = {a_count, b_count, c_count};
+    int ok = 1;
+    for (int i = 0; i < 3; i++) {
+      cl_buffer_region region = {at[i] * sizeof(float), count[i] * sizeof(float)};
+      cl_int code = CL_SUCCESS;
+      sub[i] = clCreateSubBuffer(whole.buffer, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION,
+                                 &region, &code);
+      CHECK(code == CL_SUCCESS, "clCreateSubBuffer %d: %s", i, mv_cl_error_name(code));
+      ok &= code == CL_SUCCESS;
+    }
+    if (ok) {
+      mv_matrix ma = {sub[0], inner, sk}, mb = {sub[1], inner, sn}, mc = {sub[2], inner, sn};
+      CHECK_OK(mv_gemm(0, 0, sm, sn, sk, 1.0f, ma, mb, 0.0f, mc));
+      float *all = host_alloc(total);
+      CHECK_OK(mv_tensor_download(&whole, all));
+      double err = mv_ref_rel_l2(all + c_at + inner, want, sm * sn);
+      CHECK(err < TOLERANCE, "gemm on sub-buffers [gemm engine %s]: relative L2 error %.3g",
+            engine_label, err);
+      int untouched = memcmp(all, host, (c_at + inner) * sizeof *all) == 0 &&
+                      memcmp(all + c_at + c_count, host + c_at + c_count,
+                             (total - c_at - c_count) * sizeof *all) == 0;
+      CHECK(untouched, "gemm on sub-buffers [gemm engine %s] writes only C", engine_label);
+      free(all);
+    }
+    for (int i = 0; i < 3; i++)
+      if (sub[i]) clReleaseMemObject(sub[i]);
+    mv_tensor_free(&whole);
+    free(host), free(want);
+  }
+}
+
+/* ---- GEMM engines ------------------------------------------------------------------- */
+
+/* The engine choice: automatic, MIVOS_GEMM, the setter, and their errors. */
+static void test_engine_choice(void) {
+  mv_runtime *rt = NULL;
+  CHECK_OK(mv_runtime_get(&rt));
+  if (!rt) return;
+  cl_device_type type = 0;
+  cl_bool unified = CL_FALSE;
+  clGetDeviceInfo(rt->device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+  clGetDeviceInfo(rt->device, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL);
+  int host_memory = (type & CL_DEVICE_TYPE_CPU) && unified;
+  CHECK(mv_gemm_host_supported() == host_memory, "host engine supported iff CPU + unified memory");
+
+  const char *saved = getenv("MIVOS_GEMM");
+  char saved_copy[64] = "";
+  if (saved) snprintf(saved_copy, sizeof saved_copy, "%s", saved);
+  unsetenv("MIVOS_GEMM");
+  mv_gemm_engine engine = MV_GEMM_AUTO;
+  CHECK_OK(mv_gemm_set_engine(MV_GEMM_AUTO));
+  CHECK_OK(mv_gemm_engine_current(&engine));
+  CHECK(engine == (host_memory ? MV_GEMM_HOST : MV_GEMM_CLBLAST),
+        "automatic choice is %s on %s", mv_gemm_engine_name(engine), rt->info.name);
+
+  setenv("MIVOS_GEMM", "clblast", 1);
+  CHECK_OK(mv_gemm_engine_current(&engine));
+  CHECK(engine == MV_GEMM_CLBLAST, "MIVOS_GEMM=clblast");
+  setenv("MIVOS_GEMM", "auto", 1);
+  CHECK_OK(mv_gemm_engine_current(&engine));
+  CHECK(engine == (host_memory ? MV_GEMM_HOST : MV_GEMM_CLBLAST), "MIVOS_GEMM=auto");
+  setenv("MIVOS_GEMM", "openblas", 1);
+  CHECK_FAILS(mv_gemm_engine_current(&engine), MV_E_ARGUMENT);
+  CHECK(strstr(mv_error_message(), "MIVOS_GEMM") && strstr(mv_error_message(), "openblas") &&
+            strstr(mv_error_message(), "clblast, host or auto"),
+        "unknown MIVOS_GEMM named: %s", mv_error_message());
+  mv_tensor t = {0};
+  CHECK_OK(mv_tensor_zeros(&t, 1, 1, 4, 4));
+  mv_matrix m = {t.buffer, 0, 4};
+  CHECK_FAILS(mv_gemm(0, 0, 4, 4, 4, 1, m, m, 0, m), MV_E_ARGUMENT); /* the GEMM reports it */
+  /* The setter wins over the environment. */
+  CHECK_OK(mv_gemm_set_engine(MV_GEMM_CLBLAST));
+  CHECK_OK(mv_gemm_engine_current(&engine));
+  CHECK(engine == MV_GEMM_CLBLAST, "setter overrides MIVOS_GEMM");
+  if (host_memory) {
+    setenv("MIVOS_GEMM", "host", 1);
+    CHECK_OK(mv_gemm_set_engine(MV_GEMM_AUTO));
+    CHECK_OK(mv_gemm_engine_current(&engine));
+    CHECK(engine == MV_GEMM_HOST, "MIVOS_GEMM=host");
+    char line[256];
+    CHECK_OK(mv_gemm_engine_describe(line, sizeof line));
+    CHECK(strstr(line, "host") && strstr(line, "MIVOS_GEMM"), "describe: %s", line);
+  } else {
+    setenv("MIVOS_GEMM", "host", 1);
+    CHECK_OK(mv_gemm_set_engine(MV_GEMM_AUTO));
+    CHECK_FAILS(mv_gemm_engine_current(&engine), MV_E_ARGUMENT); /* no host memory */
+    CHECK_FAILS(mv_gemm_set_engine(MV_GEMM_HOST), MV_E_ARGUMENT);
+  }
+  CHECK_FAILS(mv_gemm_set_engine((mv_gemm_engine)7), MV_E_ARGUMENT);
+  CHECK(!strcmp(mv_gemm_engine_name(MV_GEMM_HOST), "host") &&
+            !strcmp(mv_gemm_engine_name(MV_GEMM_CLBLAST), "clblast"),
+        "engine names");
+  if (saved)
+    setenv("MIVOS_GEMM", saved_copy, 1);
+  else
+    unsetenv("MIVOS_GEMM");
+  CHECK_OK(mv_gemm_set_engine(MV_GEMM_AUTO));
+  mv_tensor_free(&t);
+}
+
+/* Zero copy: on a host-memory device, mapping a buffer must give the very
+ * storage kernels use. A kernel writes the address of its buffer argument
+ * (a host address on a CPU device) into the buffer; the mapped pointer must
+ * be that address, for a 100 MB buffer, twice. */
+static void test_zero_copy(void) {
+  if (!mv_gemm_host_supported()) {
+    printf("zero-copy check skipped: the device's buffers are not host memory\n");
+    return;
+  }
+  mv_runtime *rt = NULL;
+  CHECK_OK(mv_runtime_get(&rt));
+  static const char *source =
+      "__kernel void address(__global ulong *p) { p[0] = (ulong)(size_t)p; p[1] = 12345; }\n";
+  cl_int code = CL_SUCCESS;
+  cl_program program = clCreateProgramWithSource(rt->context, 1, &source, NULL, &code);
+  if (code == CL_SUCCESS) code = clBuildProgram(program, 1, &rt->device, "", NULL, NULL);
+  cl_kernel kernel = code == CL_SUCCESS ? clCreateKernel(program, "address", &code) : NULL;
+  CHECK(code == CL_SUCCESS, "address kernel: %s", mv_cl_error_name(code));
+  const size_t bytes = (size_t)100 << 20;
+  cl_mem buffer = NULL;
+  CHECK_OK(mv_buffer_acquire(bytes, &buffer));
+  if (kernel && buffer) {
+    size_t one = 1;
+    clSetKernelArg(kernel, 0, sizeof buffer, &buffer);
+    CHECK(clEnqueueNDRangeKernel(rt->queue, kernel, 1, NULL, &one, NULL, 0, NULL, NULL) ==
+              CL_SUCCESS,
+          "enqueue address kernel");
+    CHECK_OK(mv_runtime_finish()); /* the map below then waits for nothing */
+    void *first = NULL;
+    for (int round = 0; round < 2; round++) {
+      double t0 = mv_test_now();
+      void *p = clEnqueueMapBuffer(rt->queue, buffer, CL_TRUE, CL_MAP_READ | CL_MAP_WRITE, 0,
+                                   bytes, 0, NULL, NULL, &code);
+      double ms = (mv_test_now() - t0) * 1e3;
+      CHECK(code == CL_SUCCESS && p, "map 100 MB: %s", mv_cl_error_name(code));
+      if (!p) break;
+      const cl_ulong *words = p;
+      printf("zero copy: map %d of a 100 MB buffer at %p in %.3f ms; kernel saw %#llx\n", round,
+             p, ms, (unsigned long long)words[0]);
+      CHECK(words[1] == 12345 && words[0] == (cl_ulong)(uintptr_t)p,
+            "the mapped pointer %p is the kernel's buffer address %#llx (no copy)", p,
+            (unsigned long long)words[0]);
+      if (round == 0) first = p;
+      else CHECK(p == first, "second map returns the same storage");
+      clEnqueueUnmapMemObject(rt->queue, buffer, p, 0, NULL, NULL);
+    }
+    CHECK_OK(mv_runtime_finish());
+  }
+  mv_buffer_release(buffer);
+  if (kernel) clReleaseKernel(kernel);
+  if (program) clReleaseProgram(program);
 }
 
 /* ---- convolution --------------------------------------------------------------- */
@@ -395,6 +574,22 @@ static void test_views(void) {
   compare("sigmoid into a view", &y2_view, sig);
   CHECK_OK(mv_tensor_download(&big_y, all));
   CHECK(isnan(all[0]), "channel 0 still poisoned");
+
+  /* Input and output as two views of one tensor (one buffer, two ranges). */
+  float *shared_host = host_random((size_t)(in_c + out_c) * h * w, -1, 1);
+  float *shared_want = host_alloc((size_t)out_c * h * w);
+  mv_ref_conv2d(shared_host, 1, in_c, h, w, wt, b, out_c, 3, 3, 1, 1, 1, 1, shared_want);
+  mv_tensor shared = device(shared_host, 1, in_c + out_c, h, w), in_part = {0}, out_part = {0};
+  CHECK_OK(mv_tensor_view(&shared, 0, 1, 0, in_c, &in_part));
+  CHECK_OK(mv_tensor_view(&shared, 0, 1, in_c, out_c, &out_part));
+  CHECK_OK(mv_conv2d(&conv, &in_part, &out_part, MV_CONV_RELU));
+  compare("conv between two views of one buffer", &out_part, shared_want);
+  float *shared_all = host_alloc((size_t)(in_c + out_c) * h * w);
+  CHECK_OK(mv_tensor_download(&shared, shared_all));
+  CHECK(memcmp(shared_all, shared_host, (size_t)in_c * h * w * sizeof(float)) == 0,
+        "the input view is unchanged [gemm engine %s]", engine_label);
+  mv_tensor_free(&shared);
+  free(shared_host), free(shared_want), free(shared_all);
 
   mv_conv_free(&conv);
   mv_tensor_free(&dbig_x), mv_tensor_free(&big_y);
@@ -725,10 +920,25 @@ int main(void) {
   printf("device: %s (%s)\n", info.name, info.platform);
   test_tensor();
   test_device_mismatch();
-  test_gemm();
-  test_conv();
-  test_conv_batchnorm();
-  test_views();
+  test_engine_choice();
+  test_zero_copy();
+  /* The GEMM and conv tests with every engine the device has. */
+  const mv_gemm_engine engines[2] = {MV_GEMM_CLBLAST, MV_GEMM_HOST};
+  for (int e = 0; e < 2; e++) {
+    if (engines[e] == MV_GEMM_HOST && !mv_gemm_host_supported()) {
+      printf("gemm engine host: skipped (the device's buffers are not host memory)\n");
+      continue;
+    }
+    if (!CHECK_OK(mv_gemm_set_engine(engines[e]))) continue;
+    engine_label = mv_gemm_engine_name(engines[e]);
+    printf("gemm engine %s\n", engine_label);
+    test_gemm();
+    test_conv();
+    test_conv_batchnorm();
+    test_views();
+  }
+  CHECK_OK(mv_gemm_set_engine(MV_GEMM_AUTO));
+  engine_label = "auto";
   test_conv_validation();
   test_elementwise();
   test_maxpool();
