@@ -1,12 +1,28 @@
 /* 2-D convolution: BatchNorm folded into the weights at load time, 1x1
  * stride-1 convolutions as one GEMM per batch item, everything else as
  * im2col over bands of output rows (bounded workspace) + GEMM, then a
- * bias/ReLU epilogue. */
+ * bias/ReLU epilogue.
+ *
+ * Two paths, following the GEMM engine (opencl/gemm.c):
+ *  - clblast: im2col and the epilogue are OpenCL kernels, the GEMM CLBlast.
+ *  - host (a CPU device whose buffers are host memory): the buffers are
+ *    mapped once per call and everything runs on the host, one band of
+ *    output rows per task on the host thread pool (opencl/host_pool.c):
+ *    im2col into a small per-thread band (HOST_BAND_BYTES, still in cache
+ *    when the BLAS packs it), a single-threaded BLAS call on the band, then
+ *    bias + ReLU on the band's output while it is in that core's cache.
+ *    On PoCL the im2col and epilogue kernels cost more than the GEMM itself,
+ *    and an epilogue after a multi-threaded BLAS call pays for moving half of
+ *    the output between the cores' caches (`bench ops` shows the layers). */
+#include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
+#include "opencl/host_map.h"
 #include "opencl/ops.h"
 
 /* The im2col workspace stays under this many bytes (one output row at least). */
@@ -179,6 +195,186 @@ static mv_status conv_1x1(const mv_conv *conv, const mv_tensor *x, mv_tensor *y)
   return MV_OK;
 }
 
+/* ---- host path ------------------------------------------------------------------------ */
+
+/* A host band of im2col columns (or, for a direct 1x1 conv, of output) stays
+ * under this many bytes, and under the workspace bound. */
+enum { HOST_BAND_BYTES = 4 << 20 };
+
+/* Per-worker host im2col workspaces, kept between calls (convolutions run
+ * from one thread at a time, like the queue; the lock makes sure). */
+static pthread_mutex_t host_lock = PTHREAD_MUTEX_INITIALIZER;
+enum { MAX_HOST_WORKERS = 64 };
+static float *host_workspace[MAX_HOST_WORKERS];
+static size_t host_workspace_floats[MAX_HOST_WORKERS];
+
+/* Caller holds host_lock. */
+static float *host_scratch(int worker, size_t floats) {
+  if (floats > host_workspace_floats[worker]) {
+    free(host_workspace[worker]);
+    host_workspace[worker] = malloc(floats * sizeof(float));
+    host_workspace_floats[worker] = host_workspace[worker] ? floats : 0;
+  }
+  return host_workspace[worker];
+}
+
+/* The im2col kernel's layout for output rows [row0, row0 + rows) of one item:
+ * col[(c*kh + ky)*kw + kx][r*out_w + ox] = x[c][oy*stride - pad + ky*dil]
+ * [ox*stride - pad + kx*dil], zero outside the image. */
+static void host_im2col(const mv_conv *conv, const float *x, int height, int width, int out_w,
+                        int row0, int rows, float *col) {
+  const int kh = conv->kernel_h, kw = conv->kernel_w, s = conv->stride, p = conv->padding,
+            d = conv->dilation;
+  const size_t columns = (size_t)rows * out_w;
+  for (int c = 0; c < conv->in_channels; c++)
+    for (int ky = 0; ky < kh; ky++)
+      for (int kx = 0; kx < kw; kx++) {
+        float *dst = col + ((size_t)(c * kh + ky) * kw + kx) * columns;
+        const int shift = kx * d - p; /* ix = ox * s + shift */
+        /* Output columns [lo, hi) read inside the row; the rest is padding. */
+        int lo = shift >= 0 ? 0 : (-shift + s - 1) / s;
+        int hi = width - 1 - shift < 0 ? 0 : (width - 1 - shift) / s + 1;
+        if (hi > out_w) hi = out_w;
+        if (lo > hi) lo = hi;
+        for (int r = 0; r < rows; r++, dst += out_w) {
+          const int iy = (row0 + r) * s - p + ky * d;
+          if (iy < 0 || iy >= height) {
+            memset(dst, 0, (size_t)out_w * sizeof *dst);
+            continue;
+          }
+          const float *src = x + ((size_t)c * height + iy) * width;
+          if (lo > 0) memset(dst, 0, (size_t)lo * sizeof *dst);
+          if (s == 1) {
+            memcpy(dst + lo, src + lo + shift, (size_t)(hi - lo) * sizeof *dst);
+          } else {
+            for (int ox = lo; ox < hi; ox++) dst[ox] = src[ox * s + shift];
+          }
+          if (hi < out_w) memset(dst + hi, 0, (size_t)(out_w - hi) * sizeof *dst);
+        }
+      }
+}
+
+/* y[o][0..count) (rows `ld` apart) = relu?(y + bias[o]), like the bias_act kernel. */
+static void host_bias_act(float *y, size_t ld, int channels, size_t count, const float *bias,
+                          int relu) {
+  if (!bias && !relu) return;
+  for (int o = 0; o < channels; o++) {
+    float *row = y + (size_t)o * ld;
+    const float b = bias ? bias[o] : 0.0f;
+    if (bias && relu) {
+      for (size_t i = 0; i < count; i++) {
+        float v = row[i] + b;
+        row[i] = v > 0.0f ? v : 0.0f;
+      }
+    } else if (bias) {
+      for (size_t i = 0; i < count; i++) row[i] += b;
+    } else {
+      for (size_t i = 0; i < count; i++) row[i] = row[i] > 0.0f ? row[i] : 0.0f;
+    }
+  }
+}
+
+/* One host convolution, split into tasks of one band each (of output rows
+ * through im2col, or of output columns for a direct 1x1 conv). */
+typedef struct host_conv_job {
+  const mv_conv *conv;
+  const float *x, *weight, *bias;
+  float *y;
+  int in_h, in_w, out_h, out_w, relu, direct;
+  size_t k, in_item, out_item, in_plane, out_plane;
+  size_t band;           /* rows or columns per band */
+  int bands;             /* per batch item */
+  float *scratch[MAX_HOST_WORKERS];
+  atomic_int failed;     /* a worker found no workspace */
+} host_conv_job;
+
+static void host_conv_band(void *context, int task, int worker) {
+  host_conv_job *job = context;
+  const int item = task / job->bands, b = task % job->bands, m = job->conv->out_channels;
+  const float *x = job->x + item * job->in_item;
+  float *y = job->y + item * job->out_item;
+  if (job->direct) { /* B is x itself */
+    size_t j0 = (size_t)b * job->band;
+    size_t columns = job->out_plane - j0 < job->band ? job->out_plane - j0 : job->band;
+    mv_host_sgemm(0, 0, (size_t)m, columns, job->k, 1.0f, job->weight, job->k, x + j0,
+                  job->in_plane, 0.0f, y + j0, job->out_plane);
+    host_bias_act(y + j0, job->out_plane, m, columns, job->bias, job->relu);
+    return;
+  }
+  int row0 = b * (int)job->band;
+  int rows = job->out_h - row0 < (int)job->band ? job->out_h - row0 : (int)job->band;
+  size_t columns = (size_t)rows * job->out_w;
+  float *col = job->scratch[worker];
+  if (!col) {
+    atomic_store(&job->failed, 1);
+    return;
+  }
+  host_im2col(job->conv, x, job->in_h, job->in_w, job->out_w, row0, rows, col);
+  float *c = y + (size_t)row0 * job->out_w;
+  mv_host_sgemm(0, 0, (size_t)m, columns, job->k, 1.0f, job->weight, job->k, col, columns, 0.0f,
+                c, job->out_plane);
+  host_bias_act(c, job->out_plane, m, columns, job->bias, job->relu);
+}
+
+static mv_status conv_host(const mv_conv *conv, const mv_tensor *x, mv_tensor *y, int relu) {
+  host_conv_job job;
+  memset(&job, 0, sizeof job);
+  const int m = conv->out_channels;
+  job.conv = conv;
+  job.in_h = x->h, job.in_w = x->w, job.out_h = y->h, job.out_w = y->w, job.relu = relu;
+  job.direct = conv->kernel_h == 1 && conv->kernel_w == 1 && conv->stride == 1 &&
+               conv->padding == 0;
+  job.k = (size_t)conv->in_channels * conv->kernel_h * conv->kernel_w;
+  job.in_plane = (size_t)x->h * x->w, job.out_plane = (size_t)y->h * y->w;
+  job.in_item = (size_t)x->c * job.in_plane, job.out_item = (size_t)y->c * job.out_plane;
+  const int has_bias = !mv_tensor_is_empty(&conv->bias);
+  if (job.k > INT_MAX || job.out_plane > INT_MAX)
+    return mv_fail(MV_E_ARGUMENT, "mv_conv2d: %zu x %zu GEMM exceeds the host BLAS's integers",
+                   job.k, job.out_plane);
+
+  /* Bands: under the byte bound, and at least one per worker. */
+  const int workers = mv_host_workers() < MAX_HOST_WORKERS ? mv_host_workers() : MAX_HOST_WORKERS;
+  const size_t band_bytes = workspace_limit < HOST_BAND_BYTES ? workspace_limit : HOST_BAND_BYTES;
+  const size_t min_bands = ((size_t)workers + x->n - 1) / x->n;
+  const size_t extent = job.direct ? job.out_plane : (size_t)y->h;
+  size_t band = job.direct ? band_bytes / ((size_t)m * sizeof(float))
+                           : band_bytes / (job.k * y->w * sizeof(float));
+  if (band > (extent + min_bands - 1) / min_bands) band = (extent + min_bands - 1) / min_bands;
+  if (band < 1) band = 1;
+  job.band = band;
+  job.bands = (int)((extent + band - 1) / band);
+  const size_t tasks = (size_t)x->n * job.bands;
+  if (tasks > INT_MAX)
+    return mv_fail(MV_E_ARGUMENT, "mv_conv2d: %zu host bands are too many", tasks);
+
+  mv_host_map map;
+  mv_host_map_init(&map);
+  MV_TRY(mv_host_map_add(&map, x->buffer, x->offset, (size_t)x->n * job.in_item, 0));
+  MV_TRY(mv_host_map_add(&map, y->buffer, y->offset, (size_t)y->n * job.out_item, 1));
+  MV_TRY(mv_host_map_add(&map, conv->weight.buffer, conv->weight.offset, (size_t)m * job.k, 0));
+  if (has_bias) MV_TRY(mv_host_map_add(&map, conv->bias.buffer, conv->bias.offset, (size_t)m, 0));
+  MV_TRY(mv_host_map_begin(&map));
+  job.x = mv_host_map_ptr(&map, x->buffer, x->offset);
+  job.y = mv_host_map_ptr(&map, y->buffer, y->offset);
+  job.weight = mv_host_map_ptr(&map, conv->weight.buffer, conv->weight.offset);
+  job.bias = has_bias ? mv_host_map_ptr(&map, conv->bias.buffer, conv->bias.offset) : NULL;
+
+  pthread_mutex_lock(&host_lock);
+  if (!job.direct)
+    for (int w = 0; w < workers; w++) job.scratch[w] = host_scratch(w, job.k * band * y->w);
+  /* Each band's BLAS call runs on one thread: the workers are the parallelism. */
+  int blas_threads = workers > 1 ? mv_host_blas_threads(1) : 0;
+  mv_host_parallel((int)tasks, host_conv_band, &job);
+  if (blas_threads) mv_host_blas_threads(blas_threads);
+  pthread_mutex_unlock(&host_lock);
+  mv_status status = MV_OK;
+  if (atomic_load(&job.failed))
+    status = mv_fail(MV_E_MEMORY, "mv_conv2d: no host memory for a %zu-byte im2col band",
+                     job.k * band * y->w * sizeof(float));
+  mv_status unmapped = mv_host_map_end(&map);
+  return status != MV_OK ? status : unmapped;
+}
+
 mv_status mv_conv2d(const mv_conv *conv, const mv_tensor *x, mv_tensor *y, int flags) {
   MV_CHECK_ARG(conv != NULL, "mv_conv2d: conv is NULL");
   MV_CHECK_ARG(!mv_tensor_is_empty(&conv->weight), "mv_conv2d: conv has no weights (not created "
@@ -202,8 +398,15 @@ mv_status mv_conv2d(const mv_conv *conv, const mv_tensor *x, mv_tensor *y, int f
     status = mv_fail(MV_E_ARGUMENT, "mv_conv2d: y overlaps x in the same buffer");
   int direct = conv->kernel_h == 1 && conv->kernel_w == 1 && conv->stride == 1 &&
                conv->padding == 0;
-  if (status == MV_OK) status = direct ? conv_1x1(conv, x, y) : conv_im2col(conv, x, y);
-  if (status == MV_OK) status = epilogue(conv, y, (flags & MV_CONV_RELU) != 0);
+  int relu = (flags & MV_CONV_RELU) != 0;
+  mv_gemm_engine engine = MV_GEMM_CLBLAST;
+  if (status == MV_OK) status = mv_gemm_engine_current(&engine);
+  if (status == MV_OK && engine == MV_GEMM_HOST) {
+    status = conv_host(conv, x, y, relu);
+  } else if (status == MV_OK) {
+    status = direct ? conv_1x1(conv, x, y) : conv_im2col(conv, x, y);
+    if (status == MV_OK) status = epilogue(conv, y, relu);
+  }
   if (status != MV_OK && allocated) mv_tensor_free(y);
   return status;
 }

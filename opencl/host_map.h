@@ -43,4 +43,19 @@ void mv_host_sgemm(int transpose_a, int transpose_b, size_t m, size_t n, size_t 
                    const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
                    size_t ldc);
 
+/* Host threads for the host paths: the caller plus mv_host_workers() - 1
+ * pool threads (as many as OpenBLAS's threads, i.e. the cores), which
+ * sleep on a condition variable between calls, so they never compete with
+ * PoCL's workers or OpenBLAS's. */
+typedef void (*mv_host_task)(void *context, int task, int worker);
+int mv_host_workers(void);
+/* Runs fn(context, task, worker) for task in [0, tasks) on the caller and the
+ * pool threads (tasks taken in order, dynamically); worker is in
+ * [0, mv_host_workers()). Returns when every task is done. One call at a
+ * time (concurrent callers are serialised). */
+void mv_host_parallel(int tasks, mv_host_task fn, void *context);
+/* OpenBLAS's thread count: mv_host_parallel callers set 1 while each worker
+ * runs its own single-threaded BLAS calls, then restore it. */
+int mv_host_blas_threads(int threads);
+
 #endif
