@@ -15,7 +15,7 @@
 
 enum { WIDTH = 854, HEIGHT = 480, MEMORY_FRAMES = 4 };
 
-static const char *manifest(const char *network) {
+const char *bench_manifest(const char *network) {
   static char path[3][1024];
   static int next;
   char *p = path[next++ % 3];
@@ -25,7 +25,7 @@ static const char *manifest(const char *network) {
   return p;
 }
 
-static int repeats(void) {
+int bench_repeats(void) {
   const char *r = getenv("MIVOS_BENCH_REPEATS");
   return r && atoi(r) > 0 ? atoi(r) : 3;
 }
@@ -78,8 +78,8 @@ static mv_status propagation_frame(const mv_propagation *net, const mv_tensor *i
   return s;
 }
 
-static int bench_propagation(const mv_checkpoint *weights, const mv_tensor *image, int k,
-                             double gflop, double official) {
+int bench_time_propagation(const mv_checkpoint *weights, const mv_tensor *image, int k,
+                           bench_stage *out) {
   mv_propagation *net = NULL;
   if (mv_propagation_load(weights, &net) != MV_OK) return 1;
   mv_memory memory = {0};
@@ -87,7 +87,7 @@ static int bench_propagation(const mv_checkpoint *weights, const mv_tensor *imag
   mv_status s = mv_tensor_zeros(&memory.keys, k, MV_KEY_DIM, MEMORY_FRAMES, h * w);
   if (s == MV_OK) s = mv_tensor_zeros(&memory.values, k, MV_VALUE_DIM, MEMORY_FRAMES, h * w);
   memory.frames = MEMORY_FRAMES;
-  int n = repeats();
+  int n = bench_repeats();
   double total[16], encode[16], read[16], memorize[16];
   stage_times t;
   if (s == MV_OK) s = propagation_frame(net, image, &memory, k, &t); /* warm-up */
@@ -99,12 +99,10 @@ static int bench_propagation(const mv_checkpoint *weights, const mv_tensor *imag
     total[i] = t.encode + t.read_decode + t.memorize;
   }
   if (s == MV_OK) {
-    char what[64];
-    snprintf(what, sizeof what, "propagation frame, k=%d", k);
-    row(what, median(total, n), gflop, official);
-    printf("  %-32s %10.1f\n", "query encode", median(encode, n) * 1e3);
-    printf("  %-32s %10.1f\n", "memory read + decode (+aggregate)", median(read, n) * 1e3);
-    printf("  %-32s %10.1f\n", "memorize", median(memorize, n) * 1e3);
+    out->seconds = median(total, n);
+    out->encode = median(encode, n);
+    out->read_decode = median(read, n);
+    out->memorize = median(memorize, n);
   }
   mv_tensor_free(&memory.keys);
   mv_tensor_free(&memory.values);
@@ -112,7 +110,20 @@ static int bench_propagation(const mv_checkpoint *weights, const mv_tensor *imag
   return s != MV_OK;
 }
 
-static int bench_s2m(const mv_checkpoint *weights, const mv_tensor *image) {
+static int bench_propagation(const mv_checkpoint *weights, const mv_tensor *image, int k,
+                             double gflop, double official) {
+  bench_stage t = {0};
+  if (bench_time_propagation(weights, image, k, &t) != 0) return 1;
+  char what[64];
+  snprintf(what, sizeof what, "propagation frame, k=%d", k);
+  row(what, t.seconds, gflop, official);
+  printf("  %-32s %10.1f\n", "query encode", t.encode * 1e3);
+  printf("  %-32s %10.1f\n", "memory read + decode (+aggregate)", t.read_decode * 1e3);
+  printf("  %-32s %10.1f\n", "memorize", t.memorize * 1e3);
+  return 0;
+}
+
+int bench_time_s2m(const mv_checkpoint *weights, const mv_tensor *image, bench_stage *out) {
   mv_s2m *net = NULL;
   if (mv_s2m_load(weights, &net) != MV_OK) return 1;
   mv_tensor input = {0}, prob = {0};
@@ -120,7 +131,7 @@ static int bench_s2m(const mv_checkpoint *weights, const mv_tensor *image) {
   mv_tensor rgb;
   if (s == MV_OK) s = mv_tensor_view(&input, 0, 1, 0, 3, &rgb);
   if (s == MV_OK) s = mv_tensor_copy(image, &rgb);
-  int n = repeats();
+  int n = bench_repeats();
   double times[16];
   if (s == MV_OK) s = mv_s2m_forward(net, &input, &prob, NULL);
   if (s == MV_OK) s = mv_runtime_finish();
@@ -130,14 +141,21 @@ static int bench_s2m(const mv_checkpoint *weights, const mv_tensor *image) {
     if (s == MV_OK) s = mv_runtime_finish();
     times[i] = bench_now() - t0;
   }
-  if (s == MV_OK) row("S2M, one object", median(times, n), 190, 0.77);
+  if (s == MV_OK) out->seconds = median(times, n);
   mv_tensor_free(&input);
   mv_tensor_free(&prob);
   mv_s2m_free(net);
   return s != MV_OK;
 }
 
-static int bench_fusion(const mv_checkpoint *weights, const mv_tensor *image) {
+static int bench_s2m(const mv_checkpoint *weights, const mv_tensor *image) {
+  bench_stage t = {0};
+  if (bench_time_s2m(weights, image, &t) != 0) return 1;
+  row("S2M, one object", t.seconds, 190, 0.77);
+  return 0;
+}
+
+int bench_time_fusion(const mv_checkpoint *weights, const mv_tensor *image, bench_stage *out) {
   mv_fusion *net = NULL;
   if (mv_fusion_load(weights, &net) != MV_OK) return 1;
   int H = image->h, W = image->w, h = H / 16, w = W / 16;
@@ -151,7 +169,7 @@ static int bench_fusion(const mv_checkpoint *weights, const mv_tensor *image) {
     s = mv_tensor_new(inputs[i], 1, channels[i], small ? h : H, small ? w : W);
     if (s == MV_OK) s = mv_tensor_fill(inputs[i], 0.25f * (float)(i + 1));
   }
-  int n = repeats();
+  int n = bench_repeats();
   double times[16];
   for (int i = -1; i < n && i < 16 && s == MV_OK; i++) {
     double t0 = bench_now();
@@ -162,9 +180,25 @@ static int bench_fusion(const mv_checkpoint *weights, const mv_tensor *image) {
     mv_tensor_free(&attn);
     mv_tensor_free(&logit);
   }
-  if (s == MV_OK) row("fusion, one object (attention+net)", median(times, n), 34, 0.37);
+  if (s == MV_OK) out->seconds = median(times, n);
   for (int i = 0; i < 6; i++) mv_tensor_free(inputs[i]);
   mv_fusion_free(net);
+  return s != MV_OK;
+}
+
+static int bench_fusion(const mv_checkpoint *weights, const mv_tensor *image) {
+  bench_stage t = {0};
+  if (bench_time_fusion(weights, image, &t) != 0) return 1;
+  row("fusion, one object (attention+net)", t.seconds, 34, 0.37);
+  return 0;
+}
+
+int bench_frame(mv_tensor *image) {
+  uint8_t *rgb = malloc((size_t)WIDTH * HEIGHT * 3);
+  if (!rgb) return 1;
+  for (size_t i = 0; i < (size_t)WIDTH * HEIGHT * 3; i++) rgb[i] = (uint8_t)((i * 2654435761u) >> 24);
+  mv_status s = mv_preprocess_frame(rgb, HEIGHT, WIDTH, mv_padding_for(HEIGHT, WIDTH, 16), image);
+  free(rgb);
   return s != MV_OK;
 }
 
@@ -172,32 +206,27 @@ int bench_networks(int argc, char **argv) {
   mv_device_info device;
   if (mv_device_current(&device) != MV_OK) return 1;
   printf("device: %s (%s), %dx%d input, memory of %d frames, median of %d\n", device.name,
-         device.platform, WIDTH, HEIGHT, MEMORY_FRAMES, repeats());
-  uint8_t *rgb = malloc((size_t)WIDTH * HEIGHT * 3);
-  if (!rgb) return 1;
-  for (size_t i = 0; i < (size_t)WIDTH * HEIGHT * 3; i++) rgb[i] = (uint8_t)((i * 2654435761u) >> 24);
+         device.platform, WIDTH, HEIGHT, MEMORY_FRAMES, bench_repeats());
   mv_tensor image = {0};
-  mv_status s = mv_preprocess_frame(rgb, HEIGHT, WIDTH, mv_padding_for(HEIGHT, WIDTH, 16), &image);
-  free(rgb);
-  if (s != MV_OK) return 1;
+  if (bench_frame(&image) != 0) return 1;
   printf("%-34s %10s %8s %9s %12s %9s\n", "what", "ms", "GFLOP", "GFLOP/s", "official s",
          "speed-up");
   int failures = 0;
   mv_checkpoint *weights = NULL;
-  if (mv_checkpoint_hashinit(manifest("s2m"), "", &weights) == MV_OK) {
+  if (mv_checkpoint_hashinit(bench_manifest("s2m"), "", &weights) == MV_OK) {
     failures += bench_s2m(weights, &image);
     mv_checkpoint_close(weights);
   } else {
     failures++;
   }
-  if (mv_checkpoint_hashinit(manifest("propagation_model"), "", &weights) == MV_OK) {
+  if (mv_checkpoint_hashinit(bench_manifest("propagation_model"), "", &weights) == MV_OK) {
     failures += bench_propagation(weights, &image, 1, 429, 1.68);
     failures += bench_propagation(weights, &image, 2, 627, 2.58);
     mv_checkpoint_close(weights);
   } else {
     failures++;
   }
-  if (mv_checkpoint_hashinit(manifest("fusion"), "", &weights) == MV_OK) {
+  if (mv_checkpoint_hashinit(bench_manifest("fusion"), "", &weights) == MV_OK) {
     failures += bench_fusion(weights, &image);
     mv_checkpoint_close(weights);
   } else {
