@@ -77,12 +77,55 @@ enum { MV_CONV_RELU = 1 };  /* flags: apply ReLU to the output */
 /* y = conv(x) (+ bias) (then ReLU if flags & MV_CONV_RELU). A 1x1 stride-1
  * conv is a plain GEMM; others use im2col + GEMM. */
 mv_status mv_conv2d(const mv_conv *conv, const mv_tensor *x, mv_tensor *y, int flags);
+/* y = conv(x) (+ bias) + residual (then ReLU if flags & MV_CONV_RELU): the
+ * residual add of a ResNet block fused into the conv's epilogue (one pass
+ * over y instead of a separate mv_add). residual has y's shape and must not
+ * overlap y; NULL or empty: plain mv_conv2d. */
+mv_status mv_conv2d_residual(const mv_conv *conv, const mv_tensor *x, const mv_tensor *residual,
+                             mv_tensor *y, int flags);
 /* The im2col workspace bound in bytes (default 128 MiB; at least one output
  * row is processed at a time). Sets it when `bytes` is non-zero; returns the
  * previous bound. Tests lower it to exercise the banded path. */
 size_t mv_conv_workspace_limit(size_t bytes);
 /* Output size of a convolution along one axis. */
 int mv_conv_out_size(int in, int kernel, int stride, int padding, int dilation);
+
+/* ---- operator paths ---------------------------------------------------------------- */
+
+/* On the host GEMM engine (a CPU device whose buffers are host memory) the
+ * element-wise, pooling, resampling, padding and concat operators run on the
+ * host over the mapped buffers (the host thread pool), and mv_conv2d_residual
+ * adds the residual in the conv's epilogue; elsewhere (GPUs) the OpenCL
+ * kernels run. mv_ops_fast_paths(0) turns both off (the kernels and a
+ * separate residual add, as before) so a benchmark can compare the two in
+ * one run; 1 turns them on (the default); -1 only asks. Returns the previous
+ * setting. */
+int mv_ops_fast_paths(int enable);
+/* 1 when the operators above run on the host now (fast paths on and the GEMM
+ * engine in use is host). */
+int mv_ops_use_host(void);
+
+/* Per-operator profile for benchmarks: while on, each operator call (the
+ * outermost one) finishes the queue before and after itself and adds its
+ * wall time to its kind. Not for production: it serialises the queue. */
+typedef enum mv_op_kind {
+  MV_OP_CONV,      /* mv_conv2d, mv_conv2d_residual */
+  MV_OP_ADD,       /* mv_add */
+  MV_OP_ACT,       /* mv_relu, mv_sigmoid */
+  MV_OP_POOL,      /* mv_maxpool2d, mv_global_avgpool, mv_broadcast */
+  MV_OP_RESAMPLE,  /* mv_resize_bilinear, mv_area_resize */
+  MV_OP_PAD,       /* mv_pad, mv_crop */
+  MV_OP_CONCAT,    /* mv_concat */
+  MV_OP_KINDS
+} mv_op_kind;
+const char *mv_op_kind_name(mv_op_kind kind);
+/* Clears the totals and starts profiling. */
+void mv_ops_profile_start(void);
+/* Stops profiling; the totals (seconds, calls) since the start. */
+void mv_ops_profile_stop(double seconds[MV_OP_KINDS], long calls[MV_OP_KINDS]);
+/* Used by the operators: enter returns a start time (0 when off), leave adds. */
+double mv_ops_profile_enter(void);
+void mv_ops_profile_leave(mv_op_kind kind, double start);
 
 /* ---- element-wise and pooling ------------------------------------------------ */
 
