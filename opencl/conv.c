@@ -125,8 +125,24 @@ static int tensors_overlap(const mv_tensor *a, const mv_tensor *b) {
   return a0 < b1 && b0 < a1;
 }
 
-static mv_status epilogue(const mv_conv *conv, mv_tensor *y, int relu) {
+static mv_status epilogue(const mv_conv *conv, mv_tensor *y, const mv_tensor *residual,
+                          int relu) {
   int has_bias = !mv_tensor_is_empty(&conv->bias);
+  if (residual) {
+    cl_kernel kernel = NULL;
+    MV_TRY(mv_kernel_get("conv", "bias_residual_act", &kernel));
+    cl_ulong y_off = y->offset, r_off = residual->offset;
+    cl_int channels = y->c, plane = y->h * y->w, has = has_bias, act = relu;
+    cl_long total = (cl_long)mv_tensor_numel(y);
+    cl_mem bias = has_bias ? conv->bias.buffer : y->buffer;
+    cl_ulong bias_off = has_bias ? conv->bias.offset : 0;
+    MV_TRY(mv_kernel_args(kernel, 11, sizeof(cl_mem), &y->buffer, sizeof y_off, &y_off,
+                          sizeof channels, &channels, sizeof plane, &plane, sizeof total, &total,
+                          sizeof(cl_mem), &bias, sizeof bias_off, &bias_off, sizeof has, &has,
+                          sizeof(cl_mem), &residual->buffer, sizeof r_off, &r_off, sizeof act,
+                          &act));
+    return mv_kernel_run_1d(kernel, "bias_residual_act", (size_t)total);
+  }
   if (!has_bias && !relu) return MV_OK;
   cl_kernel kernel = NULL;
   MV_TRY(mv_kernel_get("conv", "bias_act", &kernel));
@@ -254,9 +270,27 @@ static void host_im2col(const mv_conv *conv, const float *x, int height, int wid
       }
 }
 
-/* y[o][0..count) (rows `ld` apart) = relu?(y + bias[o]), like the bias_act kernel. */
+/* y[o][0..count) (rows `ld` apart) = relu?(y + bias[o]), like the bias_act kernel;
+ * with a residual (rows `ld` apart too): relu?(y + bias[o] + residual), like
+ * the bias_residual_act kernel. */
 static void host_bias_act(float *y, size_t ld, int channels, size_t count, const float *bias,
-                          int relu) {
+                          const float *residual, int relu) {
+  if (residual) {
+    for (int o = 0; o < channels; o++) {
+      float *restrict row = y + (size_t)o * ld;
+      const float *restrict r = residual + (size_t)o * ld;
+      const float b = bias ? bias[o] : 0.0f;
+      if (relu) {
+        for (size_t i = 0; i < count; i++) {
+          float v = row[i] + b + r[i];
+          row[i] = v > 0.0f ? v : 0.0f;
+        }
+      } else {
+        for (size_t i = 0; i < count; i++) row[i] = row[i] + b + r[i];
+      }
+    }
+    return;
+  }
   if (!bias && !relu) return;
   for (int o = 0; o < channels; o++) {
     float *row = y + (size_t)o * ld;
@@ -278,7 +312,7 @@ static void host_bias_act(float *y, size_t ld, int channels, size_t count, const
  * through im2col, or of output columns for a direct 1x1 conv). */
 typedef struct host_conv_job {
   const mv_conv *conv;
-  const float *x, *weight, *bias;
+  const float *x, *weight, *bias, *residual; /* residual: like y, or NULL */
   float *y;
   int in_h, in_w, out_h, out_w, relu, direct;
   size_t k, in_item, out_item, in_plane, out_plane;
@@ -293,12 +327,14 @@ static void host_conv_band(void *context, int task, int worker) {
   const int item = task / job->bands, b = task % job->bands, m = job->conv->out_channels;
   const float *x = job->x + item * job->in_item;
   float *y = job->y + item * job->out_item;
+  const float *residual = job->residual ? job->residual + item * job->out_item : NULL;
   if (job->direct) { /* B is x itself */
     size_t j0 = (size_t)b * job->band;
     size_t columns = job->out_plane - j0 < job->band ? job->out_plane - j0 : job->band;
     mv_host_sgemm(0, 0, (size_t)m, columns, job->k, 1.0f, job->weight, job->k, x + j0,
                   job->in_plane, 0.0f, y + j0, job->out_plane);
-    host_bias_act(y + j0, job->out_plane, m, columns, job->bias, job->relu);
+    host_bias_act(y + j0, job->out_plane, m, columns, job->bias, residual ? residual + j0 : NULL,
+                  job->relu);
     return;
   }
   int row0 = b * (int)job->band;
@@ -313,10 +349,12 @@ static void host_conv_band(void *context, int task, int worker) {
   float *c = y + (size_t)row0 * job->out_w;
   mv_host_sgemm(0, 0, (size_t)m, columns, job->k, 1.0f, job->weight, job->k, col, columns, 0.0f,
                 c, job->out_plane);
-  host_bias_act(c, job->out_plane, m, columns, job->bias, job->relu);
+  host_bias_act(c, job->out_plane, m, columns, job->bias,
+                residual ? residual + (size_t)row0 * job->out_w : NULL, job->relu);
 }
 
-static mv_status conv_host(const mv_conv *conv, const mv_tensor *x, mv_tensor *y, int relu) {
+static mv_status conv_host(const mv_conv *conv, const mv_tensor *x, const mv_tensor *residual,
+                           mv_tensor *y, int relu) {
   host_conv_job job;
   memset(&job, 0, sizeof job);
   const int m = conv->out_channels;
@@ -353,11 +391,15 @@ static mv_status conv_host(const mv_conv *conv, const mv_tensor *x, mv_tensor *y
   MV_TRY(mv_host_map_add(&map, y->buffer, y->offset, (size_t)y->n * job.out_item, 1));
   MV_TRY(mv_host_map_add(&map, conv->weight.buffer, conv->weight.offset, (size_t)m * job.k, 0));
   if (has_bias) MV_TRY(mv_host_map_add(&map, conv->bias.buffer, conv->bias.offset, (size_t)m, 0));
+  if (residual)
+    MV_TRY(mv_host_map_add(&map, residual->buffer, residual->offset, mv_tensor_numel(residual),
+                           0));
   MV_TRY(mv_host_map_begin(&map));
   job.x = mv_host_map_ptr(&map, x->buffer, x->offset);
   job.y = mv_host_map_ptr(&map, y->buffer, y->offset);
   job.weight = mv_host_map_ptr(&map, conv->weight.buffer, conv->weight.offset);
   job.bias = has_bias ? mv_host_map_ptr(&map, conv->bias.buffer, conv->bias.offset) : NULL;
+  job.residual = residual ? mv_host_map_ptr(&map, residual->buffer, residual->offset) : NULL;
 
   pthread_mutex_lock(&host_lock);
   if (!job.direct)
@@ -375,7 +417,8 @@ static mv_status conv_host(const mv_conv *conv, const mv_tensor *x, mv_tensor *y
   return status != MV_OK ? status : unmapped;
 }
 
-mv_status mv_conv2d(const mv_conv *conv, const mv_tensor *x, mv_tensor *y, int flags) {
+static mv_status conv2d(const mv_conv *conv, const mv_tensor *x, const mv_tensor *residual,
+                        mv_tensor *y, int flags) {
   MV_CHECK_ARG(conv != NULL, "mv_conv2d: conv is NULL");
   MV_CHECK_ARG(!mv_tensor_is_empty(&conv->weight), "mv_conv2d: conv has no weights (not created "
                                                    "or already freed)");
@@ -396,17 +439,53 @@ mv_status mv_conv2d(const mv_conv *conv, const mv_tensor *x, mv_tensor *y, int f
   mv_status status = MV_OK;
   if (tensors_overlap(x, y))
     status = mv_fail(MV_E_ARGUMENT, "mv_conv2d: y overlaps x in the same buffer");
+  if (status == MV_OK && residual) {
+    status = mv_tensor_check(residual, "mv_conv2d_residual", "residual");
+    if (status == MV_OK && (residual->n != y->n || residual->c != y->c || residual->h != y->h ||
+                            residual->w != y->w))
+      status = mv_fail(MV_E_MISMATCH, "mv_conv2d_residual: residual is %dx%dx%dx%d but y is "
+                       "%dx%dx%dx%d", residual->n, residual->c, residual->h, residual->w, y->n,
+                       y->c, y->h, y->w);
+    if (status == MV_OK && tensors_overlap(residual, y))
+      status = mv_fail(MV_E_ARGUMENT, "mv_conv2d_residual: residual overlaps y");
+  }
   int direct = conv->kernel_h == 1 && conv->kernel_w == 1 && conv->stride == 1 &&
                conv->padding == 0;
   int relu = (flags & MV_CONV_RELU) != 0;
   mv_gemm_engine engine = MV_GEMM_CLBLAST;
   if (status == MV_OK) status = mv_gemm_engine_current(&engine);
   if (status == MV_OK && engine == MV_GEMM_HOST) {
-    status = conv_host(conv, x, y, relu);
+    status = conv_host(conv, x, residual, y, relu);
   } else if (status == MV_OK) {
     status = direct ? conv_1x1(conv, x, y) : conv_im2col(conv, x, y);
-    if (status == MV_OK) status = epilogue(conv, y, relu);
+    if (status == MV_OK) status = epilogue(conv, y, residual, relu);
   }
   if (status != MV_OK && allocated) mv_tensor_free(y);
+  return status;
+}
+
+mv_status mv_conv2d(const mv_conv *conv, const mv_tensor *x, mv_tensor *y, int flags) {
+  double t0 = mv_ops_profile_enter();
+  mv_status status = conv2d(conv, x, NULL, y, flags);
+  mv_ops_profile_leave(MV_OP_CONV, t0);
+  return status;
+}
+
+mv_status mv_conv2d_residual(const mv_conv *conv, const mv_tensor *x, const mv_tensor *residual,
+                             mv_tensor *y, int flags) {
+  MV_CHECK_ARG(residual == NULL || residual != y, "mv_conv2d_residual: residual is y");
+  if (residual && mv_tensor_is_empty(residual)) residual = NULL;
+  if (residual && !mv_ops_fast_paths(-1)) {
+    /* Unfused, as before the fused epilogue (benchmarks compare the two). */
+    MV_CHECK_ARG(y != NULL, "mv_conv2d: y is NULL");
+    int fresh = mv_tensor_is_empty(y);
+    mv_status status = mv_conv2d(conv, x, y, 0);
+    if (status == MV_OK) status = mv_add(y, residual, y, flags & MV_CONV_RELU);
+    if (status != MV_OK && fresh) mv_tensor_free(y);
+    return status;
+  }
+  double t0 = mv_ops_profile_enter();
+  mv_status status = conv2d(conv, x, residual, y, flags);
+  mv_ops_profile_leave(MV_OP_CONV, t0);
   return status;
 }

@@ -96,20 +96,21 @@ void mv_resnet_free(mv_resnet *net) {
   }
 }
 
-/* out = relu(conv3(relu(conv2(relu(conv1(x))))) + shortcut(x)). */
+/* out = relu(conv3(relu(conv2(relu(conv1(x))))) + shortcut(x)), the add and
+ * the last ReLU in conv3's epilogue. */
 static mv_status run_block(const mv_bottleneck *b, const mv_tensor *x, mv_tensor *out) {
   mv_tensor t1 = {0}, t2 = {0}, shortcut = {0};
   mv_status s = mv_conv2d(&b->conv1, x, &t1, MV_CONV_RELU);
   if (s == MV_OK) s = mv_conv2d(&b->conv2, &t1, &t2, MV_CONV_RELU);
   mv_tensor_free(&t1);
-  if (s == MV_OK) s = mv_conv2d(&b->conv3, &t2, out, 0);
-  mv_tensor_free(&t2);
+  /* The shortcut first, so conv3's epilogue adds it (and applies the ReLU). */
+  const mv_tensor *residual = x;
   if (s == MV_OK && b->downsample.weight.buffer) {
     s = mv_conv2d(&b->downsample, x, &shortcut, 0);
-    if (s == MV_OK) s = mv_add(out, &shortcut, out, 1);
-  } else if (s == MV_OK) {
-    s = mv_add(out, x, out, 1);
+    residual = &shortcut;
   }
+  if (s == MV_OK) s = mv_conv2d_residual(&b->conv3, &t2, residual, out, MV_CONV_RELU);
+  mv_tensor_free(&t2);
   mv_tensor_free(&shortcut);
   return s;
 }

@@ -35,3 +35,18 @@ __kernel void bias_act(__global float *y, ulong y_off, int channels, int plane, 
   if (relu) v = fmax(v, 0.0f);
   y[y_off + gid] = v;
 }
+
+/* y[n][c][i] = relu?(y + bias[c] + residual) (the residual add of a ResNet
+ * block fused into the conv's epilogue; residual has y's shape). */
+__kernel void bias_residual_act(__global float *y, ulong y_off, int channels, int plane,
+                                long total, __global const float *bias, ulong bias_off,
+                                int has_bias, __global const float *residual, ulong residual_off,
+                                int relu) {
+  const long gid = get_global_id(0);
+  if (gid >= total) return;
+  float v = y[y_off + gid];
+  if (has_bias) v += bias[bias_off + (gid / plane) % channels];
+  v += residual[residual_off + gid];
+  if (relu) v = fmax(v, 0.0f);
+  y[y_off + gid] = v;
+}
