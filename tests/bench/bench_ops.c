@@ -6,14 +6,24 @@
  * the host's OpenBLAS SGEMM called directly for comparison (loaded with
  * dlopen). On a host-memory device it also times a map of a 100 MB buffer
  * (zero copy) against a 100 MB read (a copy).
- * MIVOS_BENCH_REPEAT sets the number of timed runs (default 3, median). */
+ * Then, on a host-memory device, the networks at 854x480 with the operator
+ * paths side by side (mv_ops_fast_paths: "kernels" = the OpenCL element-wise/
+ * pool/resize/pad/concat kernels and a separate residual add, as before;
+ * "host" = their host paths and the residual fused into the conv epilogue):
+ * a per-operator profile (the queue finished around each operator) of the
+ * S2M forward, the propagation query encode and the fusion net, and the
+ * plain (unprofiled) ms of the `bench networks` stages.
+ * MIVOS_BENCH_REPEAT sets the number of timed runs (default 3, median);
+ * MIVOS_BENCH_OPS_NETWORKS=0 skips the network part, =only runs only it. */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
+#include "nets/preprocess.h"
 #include "opencl/ops.h"
+#include "propagation/propagation_net.h"
 #include "testutil.h"
 
 enum { MAX_REPEAT = 50 };
@@ -277,6 +287,146 @@ static void bench_openblas(void) {
   dlclose(library);
 }
 
+/* ---- networks: per-operator profile, operator paths side by side -------------------- */
+
+typedef struct op_profile {
+  double total, seconds[MV_OP_KINDS];
+  long calls[MV_OP_KINDS];
+} op_profile;
+
+enum { NET_S2M, NET_ENCODE, NET_FUSION, NETS };
+static const char *net_names[NETS] = {"S2M forward", "propagation query encode", "fusion (attention+net)"};
+
+/* One profiled pass of a network stage over `runs` runs after a warm-up. */
+static int profile_net(int net, const mv_checkpoint *weights, const mv_tensor *image, op_profile *p) {
+  memset(p, 0, sizeof *p);
+  bench_stage stage = {0};
+  if (net == NET_S2M || net == NET_FUSION) {
+    /* bench_time_*: one warm-up and bench_repeats() runs, all profiled. */
+    int runs = bench_repeats() < 16 ? bench_repeats() : 16;
+    mv_ops_profile_start();
+    double t0 = bench_now();
+    int failed = net == NET_S2M ? bench_time_s2m(weights, image, &stage)
+                                : bench_time_fusion(weights, image, &stage);
+    (void)t0;
+    mv_ops_profile_stop(p->seconds, p->calls);
+    for (int k = 0; k < MV_OP_KINDS; k++) p->seconds[k] /= runs + 1, p->calls[k] /= runs + 1;
+    /* The operators' means include the warm-up run and the total is a median:
+     * no "other" row for these (negative: set total to 0). */
+    p->total = 0;
+    return failed;
+  }
+  mv_propagation *prop = NULL;
+  if (mv_propagation_load(weights, &prop) != MV_OK) return 1;
+  mv_query q = {0};
+  mv_status s = mv_propagation_encode_query(prop, image, 0, &q); /* warm-up */
+  if (s == MV_OK) s = mv_runtime_finish();
+  mv_query_free(&q);
+  int runs = repeats();
+  mv_ops_profile_start();
+  double t0 = bench_now();
+  for (int r = 0; r < runs && s == MV_OK; r++) {
+    s = mv_propagation_encode_query(prop, image, 0, &q);
+    if (s == MV_OK) s = mv_runtime_finish();
+    mv_query_free(&q);
+  }
+  p->total = (bench_now() - t0) / runs;
+  mv_ops_profile_stop(p->seconds, p->calls);
+  for (int k = 0; k < MV_OP_KINDS; k++) p->seconds[k] /= runs, p->calls[k] /= runs;
+  mv_propagation_free(prop);
+  return s != MV_OK;
+}
+
+static const char *net_manifest(int net) {
+  return bench_manifest(net == NET_S2M ? "s2m" : net == NET_ENCODE ? "propagation_model" : "fusion");
+}
+
+static int bench_network_paths(void) {
+  if (!mv_gemm_host_supported()) return 0;
+  const char *env = getenv("MIVOS_BENCH_OPS_NETWORKS");
+  if (env && !strcmp(env, "0")) return 0;
+  mv_tensor image = {0};
+  if (bench_frame(&image) != 0) return 1;
+  int failures = 0;
+  mv_gemm_set_engine(MV_GEMM_HOST);
+  printf("\nper-operator profile at 854x480, host GEMM engine; ms per call (queue finished around "
+         "each operator); kernels = OpenCL element-wise/pool/resize/pad/concat kernels + separate "
+         "residual add (before), host = host paths + fused residual (now)\n");
+  for (int net = 0; net < NETS; net++) {
+    mv_checkpoint *weights = NULL;
+    if (mv_checkpoint_hashinit(net_manifest(net), "", &weights) != MV_OK) {
+      failures++;
+      continue;
+    }
+    op_profile p[2];
+    if (net != NET_ENCODE) { /* their profiles include a warm-up: build the kernels first */
+      bench_stage warm;
+      int previous = mv_ops_fast_paths(0);
+      failures += net == NET_S2M ? bench_time_s2m(weights, &image, &warm)
+                                 : bench_time_fusion(weights, &image, &warm);
+      mv_ops_fast_paths(previous);
+    }
+    for (int mode = 0; mode < 2; mode++) {
+      int previous = mv_ops_fast_paths(mode);
+      failures += profile_net(net, weights, &image, &p[mode]);
+      mv_ops_fast_paths(previous);
+    }
+    mv_checkpoint_close(weights);
+    printf("%-34s %12s %6s %12s %6s %8s\n", net_names[net], "kernels ms", "calls", "host ms",
+           "calls", "speed-up");
+    double sum[2] = {0, 0};
+    for (int k = 0; k < MV_OP_KINDS; k++) {
+      sum[0] += p[0].seconds[k], sum[1] += p[1].seconds[k];
+      if (!p[0].calls[k] && !p[1].calls[k]) continue;
+      printf("  %-32s %12.1f %6ld %12.1f %6ld", mv_op_kind_name((mv_op_kind)k),
+             p[0].seconds[k] * 1e3, p[0].calls[k], p[1].seconds[k] * 1e3, p[1].calls[k]);
+      if (p[1].seconds[k] > 0) printf(" %7.2fx", p[0].seconds[k] / p[1].seconds[k]);
+      printf("\n");
+    }
+    if (p[0].total > 0 && p[1].total > 0) {
+      printf("  %-32s %12.1f %6s %12.1f\n", "other (GEMM, memory read, ...)",
+             (p[0].total - sum[0]) * 1e3, "", (p[1].total - sum[1]) * 1e3);
+      printf("  %-32s %12.1f %6s %12.1f %6s %7.2fx\n", "total (profiled)", p[0].total * 1e3, "",
+             p[1].total * 1e3, "", p[0].total / p[1].total);
+    } else {
+      printf("  %-32s %12.1f %6s %12.1f %6s %7.2fx\n", "sum of the operators", sum[0] * 1e3, "",
+             sum[1] * 1e3, "", sum[1] > 0 ? sum[0] / sum[1] : 0);
+    }
+    fflush(stdout);
+  }
+
+  /* The `bench networks` stages, unprofiled, both paths in this run. */
+  printf("\n%-34s %12s %12s %8s\n", "bench networks stage (unprofiled)", "kernels ms", "host ms",
+         "speed-up");
+  for (int net = 0; net < NETS; net++) {
+    mv_checkpoint *weights = NULL;
+    if (mv_checkpoint_hashinit(net_manifest(net), "", &weights) != MV_OK) {
+      failures++;
+      continue;
+    }
+    bench_stage t[2];
+    memset(t, 0, sizeof t);
+    for (int mode = 0; mode < 2; mode++) {
+      int previous = mv_ops_fast_paths(mode);
+      if (net == NET_S2M) failures += bench_time_s2m(weights, &image, &t[mode]);
+      else if (net == NET_ENCODE) failures += bench_time_propagation(weights, &image, 1, &t[mode]);
+      else failures += bench_time_fusion(weights, &image, &t[mode]);
+      mv_ops_fast_paths(previous);
+    }
+    mv_checkpoint_close(weights);
+    const char *name = net == NET_S2M ? "S2M, one object" : net == NET_ENCODE ? "propagation frame, k=1" : "fusion, one object";
+    printf("%-34s %12.1f %12.1f %7.2fx\n", name, t[0].seconds * 1e3, t[1].seconds * 1e3,
+           t[1].seconds > 0 ? t[0].seconds / t[1].seconds : 0);
+    if (net == NET_ENCODE)
+      printf("  %-32s %12.1f %12.1f %7.2fx\n", "query encode", t[0].encode * 1e3, t[1].encode * 1e3,
+             t[1].encode > 0 ? t[0].encode / t[1].encode : 0);
+    fflush(stdout);
+  }
+  mv_gemm_set_engine(MV_GEMM_AUTO);
+  mv_tensor_free(&image);
+  return failures;
+}
+
 int bench_ops(int argc, char **argv) {
   (void)argc;
   (void)argv;
@@ -290,6 +440,8 @@ int bench_ops(int argc, char **argv) {
          info.platform_index, info.device_index, info.name, info.platform, info.driver,
          info.compute_units, repeats());
   printf("gemm engine in use: %s; columns: every engine the device has, same run\n", engine);
+  const char *networks = getenv("MIVOS_BENCH_OPS_NETWORKS");
+  if (networks && !strcmp(networks, "only")) return bench_network_paths() ? 1 : 0;
   bench_map();
   header("layer");
   int failures = 0;
@@ -298,5 +450,6 @@ int bench_ops(int argc, char **argv) {
   failures += bench_gemm(1024);
   failures += bench_gemm(2048);
   bench_openblas();
+  failures += bench_network_paths();
   return failures ? 1 : 0;
 }
