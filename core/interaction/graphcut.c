@@ -15,10 +15,23 @@
  *  4. Minimum cut (core/maxflow.c, integer capacities in 1/32 nat), then
  *     both mixtures are refitted on the cut's two sides and the cut is
  *     computed again (2 iterations in all).
- * The output is hard: 1 on the foreground side, 0 elsewhere. */
+ * The output is hard: 1 on the foreground side, 0 elsewhere.
+ *
+ * Speed, with the results of the plain computation above bit for bit:
+ * the edge weights from a table by squared colour difference (an integer);
+ * the mixtures evaluated 4 pixels at a time with the same float operations
+ * per pixel, once per colour (a cache of the colours seen); the second cut
+ * starts from the first one's flow and search trees (mv_maxflow_resolve:
+ * the same cut, see maxflow.h); the grid-sized arrays in one block of huge
+ * pages; and on up to 2 cores, the per-pixel passes, the two colour models
+ * and the first cut (in two bands, see maxflow.c) side by side. */
+#define _GNU_SOURCE /* sched_getaffinity */
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "interaction/interactor.h"
@@ -55,24 +68,6 @@ static inline double component_log(const gmm *g, int j, const double c[3]) {
   double q = m[0] * a * a + m[3] * b * b + m[5] * d * d +
              2 * (m[1] * a * b + m[2] * a * d + m[4] * b * d);
   return g->lognorm[j] - 0.5 * q;
-}
-
-/* -log p(c) under the mixture (log-sum-exp with the largest term out). */
-static float neg_log_likelihood(const gmm *g, float r, float gr, float b) {
-  float l[GMM_K], best = -INFINITY;
-  for (int j = 0; j < g->k; j++) {
-    float x = r - g->f_mean[j][0], y = gr - g->f_mean[j][1], z = b - g->f_mean[j][2];
-    const float *m = g->f_half_icov[j];
-    l[j] = g->f_lognorm[j] - (m[0] * x * x + m[3] * y * y + m[5] * z * z) -
-           2 * (m[1] * x * y + m[2] * x * z + m[4] * y * z);
-    if (l[j] > best) best = l[j];
-  }
-  float sum = 0;
-  for (int j = 0; j < g->k; j++) {
-    float t = l[j] - best;
-    if (t > -30) sum += expf(t); /* smaller terms change nothing at float precision */
-  }
-  return -(best + logf(sum));
 }
 
 /* Gaussians from a hard assignment; empty components are dropped. */
@@ -195,58 +190,357 @@ static int gather(const uint8_t *rgb, const uint8_t *set, uint8_t want, size_t n
   return m;
 }
 
+/* ---- parallel parts --------------------------------------------------------- */
+
+/* The per-pixel passes run as `parts` independent parts, part 0 on the
+ * calling thread and the others on threads of their own (inline when a
+ * thread cannot be started); the results do not depend on the split. */
+enum { MAX_PARTS = 2, MIN_PIXELS_PER_PART = 1 << 16 };
+
+typedef void (*part_fn)(void *ctx, int part, int parts);
+
+typedef struct part_call {
+  part_fn fn;
+  void *ctx;
+  int part, parts;
+} part_call;
+
+static void *part_thread(void *arg) {
+  part_call *c = arg;
+  c->fn(c->ctx, c->part, c->parts);
+  return NULL;
+}
+
+static void run_parts(part_fn fn, void *ctx, int parts) {
+  pthread_t thread[MAX_PARTS];
+  part_call call[MAX_PARTS];
+  int started[MAX_PARTS] = {0};
+  for (int p = 1; p < parts; p++) {
+    call[p] = (part_call){fn, ctx, p, parts};
+    started[p] = pthread_create(&thread[p], NULL, part_thread, &call[p]) == 0;
+  }
+  fn(ctx, 0, parts);
+  for (int p = 1; p < parts; p++) {
+    if (started[p])
+      pthread_join(thread[p], NULL);
+    else
+      fn(ctx, p, parts);
+  }
+}
+
+/* The cores the calling thread may run on (what nproc counts), so that a
+ * process limited to one core (taskset) runs one part at a time. */
+static int usable_cores(void) {
+#if defined(__linux__) && defined(CPU_COUNT)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) >= 1) return CPU_COUNT(&set);
+#endif
+  long c = sysconf(_SC_NPROCESSORS_ONLN);
+  return c < 1 ? 1 : c > MAX_PARTS ? MAX_PARTS : (int)c;
+}
+
+/* Parts for a frame of n pixels: one per usable core, up to MAX_PARTS and
+ * one per MIN_PIXELS_PER_PART pixels. */
+static int part_count(size_t n) {
+  int cores = usable_cores();
+  size_t by_size = n / MIN_PIXELS_PER_PART;
+  if (cores > MAX_PARTS) cores = MAX_PARTS;
+  return by_size < 1 ? 1 : by_size < (size_t)cores ? (int)by_size : cores;
+}
+
+/* ---- unaries ------------------------------------------------------------------- */
+
+/* Terminal capacities of a pixel from d = -log p_bg - (-log p_fg). */
+static inline void set_caps(float d, int32_t *source, int32_t *sink) {
+  float cap = fminf(fabsf(d) * (float)SCALE, (float)MAX_UNARY);
+  int32_t v = (int32_t)(cap + 0.5f);
+  *source = d > 0 ? v : 0;
+  *sink = d > 0 ? 0 : v;
+}
+
+#if defined(__GNUC__)
+/* neg_log_likelihood of 4 colours at once: the same float operations in
+ * the same order per lane, so the same values. */
+typedef float v4f __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+
+static void neg_log_likelihood4(const gmm *g, v4f r, v4f gr, v4f b, float out[4]) {
+  v4f l[GMM_K], best = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+  const v4f two = {2, 2, 2, 2};
+  for (int j = 0; j < g->k; j++) {
+    const float *m = g->f_half_icov[j];
+    v4f x = r - g->f_mean[j][0], y = gr - g->f_mean[j][1], z = b - g->f_mean[j][2];
+    l[j] = g->f_lognorm[j] - (m[0] * x * x + m[3] * y * y + m[5] * z * z) -
+           two * (m[1] * x * y + m[2] * x * z + m[4] * y * z);
+    v4i above = l[j] > best;
+    best = (v4f)(((v4i)l[j] & above) | ((v4i)best & ~above));
+  }
+  /* Per lane, term j is 1 (the largest, expf(0)), expf(t) for t > -30, or
+   * nothing (adding 0 changes no sum); expf only where it is needed. */
+  const v4f zero = {0, 0, 0, 0}, low = {-30, -30, -30, -30};
+  float sum[4] = {0, 0, 0, 0};
+  for (int j = 0; j < g->k; j++) {
+    v4f t = l[j] - best;
+    v4i top = t == zero, call = (t > low) & ~top;
+    unsigned lanes = (call[0] & 1) | (call[1] & 2) | (call[2] & 4) | (call[3] & 8);
+    float e[4] = {0, 0, 0, 0};
+    for (; lanes; lanes &= lanes - 1) {
+      int a = __builtin_ctz(lanes);
+      e[a] = expf(t[a]);
+    }
+    for (int a = 0; a < 4; a++) sum[a] += top[a] ? 1.0f : e[a];
+  }
+  for (int a = 0; a < 4; a++) out[a] = -(best[a] + logf(sum[a]));
+}
+
+static void difference4(const gmm *fg, const gmm *bg, const uint8_t *c[4], float d[4]) {
+  v4f r, gr, b;
+  for (int a = 0; a < 4; a++) r[a] = c[a][0], gr[a] = c[a][1], b[a] = c[a][2];
+  float lb[4], lf[4];
+  neg_log_likelihood4(bg, r, gr, b, lb);
+  neg_log_likelihood4(fg, r, gr, b, lf);
+  for (int a = 0; a < 4; a++) d[a] = lb[a] - lf[a];
+}
+#else
+/* -log p(c) under the mixture (log-sum-exp with the largest term out). */
+static float neg_log_likelihood(const gmm *g, float r, float gr, float b) {
+  float l[GMM_K], best = -INFINITY;
+  for (int j = 0; j < g->k; j++) {
+    float x = r - g->f_mean[j][0], y = gr - g->f_mean[j][1], z = b - g->f_mean[j][2];
+    const float *m = g->f_half_icov[j];
+    l[j] = g->f_lognorm[j] - (m[0] * x * x + m[3] * y * y + m[5] * z * z) -
+           2 * (m[1] * x * y + m[2] * x * z + m[4] * y * z);
+    if (l[j] > best) best = l[j];
+  }
+  float sum = 0;
+  for (int j = 0; j < g->k; j++) {
+    float t = l[j] - best;
+    if (t > -30) sum += expf(t); /* smaller terms change nothing at float precision */
+  }
+  return -(best + logf(sum));
+}
+
+static void difference4(const gmm *fg, const gmm *bg, const uint8_t *c[4], float d[4]) {
+  for (int a = 0; a < 4; a++) {
+    float r = c[a][0], g = c[a][1], b = c[a][2];
+    d[a] = neg_log_likelihood(bg, r, g, b) - neg_log_likelihood(fg, r, g, b);
+  }
+}
+#endif
+
+/* Colours seen in a part, direct mapped: most frames repeat most colours. */
+enum { CACHE_BITS = 17, CACHE_SIZE = 1 << CACHE_BITS };
+typedef struct cache_entry {
+  uint32_t key; /* 1 << 24 | r << 16 | g << 8 | b; 0 = empty */
+  float d;
+} cache_entry;
+
+static inline uint32_t cache_key(const uint8_t *c) {
+  return 1u << 24 | (uint32_t)c[0] << 16 | (uint32_t)c[1] << 8 | c[2];
+}
+static inline uint32_t cache_slot(const uint8_t *c) {
+  return (cache_key(c) * 2654435761u) >> (32 - CACHE_BITS);
+}
+/* The slots a few pixels ahead are fetched early: the table is larger than
+ * the fastest caches. */
+enum { PREFETCH = 16 };
+#if defined(__GNUC__)
+#define prefetch(p) __builtin_prefetch(p)
+#else
+#define prefetch(p) ((void)0)
+#endif
+
+typedef struct unary_job {
+  const mv_interaction_input *in;
+  const gmm *fg, *bg;
+  int32_t *source, *sink;
+  cache_entry *cache; /* CACHE_SIZE per part */
+} unary_job;
+
+/* The terminal capacities of up to 4 pixels not in the cache (the cache
+ * keeps their differences). */
+static void evaluate(const unary_job *job, cache_entry *cache, const size_t *pending, int count) {
+  const uint8_t *colour[4];
+  for (int a = 0; a < 4; a++) colour[a] = job->in->rgb + 3 * pending[a < count ? a : 0];
+  float d[4];
+  difference4(job->fg, job->bg, colour, d);
+  for (int a = 0; a < count; a++) {
+    cache[cache_slot(colour[a])] = (cache_entry){cache_key(colour[a]), d[a]};
+    set_caps(d[a], &job->source[pending[a]], &job->sink[pending[a]]);
+  }
+}
+
 /* Terminal capacities: source = cost of background, sink = cost of
  * foreground; hard constraints at scribbles (negative wins). */
-static void unaries(const mv_interaction_input *in, const gmm *fg, const gmm *bg,
-                    int32_t *source, int32_t *sink) {
-  size_t n = (size_t)in->width * in->height;
-  for (size_t i = 0; i < n; i++) {
+static void unary_part(void *ctx, int part, int parts) {
+  const unary_job *job = ctx;
+  const mv_interaction_input *in = job->in;
+  const size_t n = (size_t)in->width * in->height;
+  const size_t begin = n * part / parts, end = n * (part + 1) / parts;
+  int32_t *source = job->source, *sink = job->sink;
+  cache_entry *cache = job->cache + (size_t)part * CACHE_SIZE;
+  memset(cache, 0, CACHE_SIZE * sizeof *cache);
+  size_t pending[4];
+  int count = 0;
+  for (size_t i = begin; i < end; i++) {
     if (in->negative && in->negative[i]) {
       source[i] = 0, sink[i] = MV_MAXFLOW_INFINITE;
-    } else if (in->positive && in->positive[i]) {
+      continue;
+    }
+    if (in->positive && in->positive[i]) {
       source[i] = MV_MAXFLOW_INFINITE, sink[i] = 0;
+      continue;
+    }
+    if (i + PREFETCH < end) prefetch(&cache[cache_slot(in->rgb + 3 * (i + PREFETCH))]);
+    const uint8_t *c = in->rgb + 3 * i;
+    const cache_entry *e = &cache[cache_slot(c)];
+    if (e->key == cache_key(c)) {
+      set_caps(e->d, &source[i], &sink[i]);
     } else {
-      float r = in->rgb[3 * i], g = in->rgb[3 * i + 1], b = in->rgb[3 * i + 2];
-      float d = neg_log_likelihood(bg, r, g, b) - neg_log_likelihood(fg, r, g, b);
-      float cap = fminf(fabsf(d) * (float)SCALE, (float)MAX_UNARY);
-      int32_t v = (int32_t)(cap + 0.5f);
-      source[i] = d > 0 ? v : 0;
-      sink[i] = d > 0 ? 0 : v;
+      pending[count++] = i;
+      if (count == 4) {
+        evaluate(job, cache, pending, count);
+        count = 0;
+      }
+    }
+  }
+  if (count) evaluate(job, cache, pending, count);
+}
+
+/* ---- pairwise ------------------------------------------------------------------ */
+
+/* Contrast-sensitive smoothness on the forward 8-neighbour edges. The
+ * squared colour differences are integers, so their sum is exact (as a
+ * double sum of integers below 2^53 is) and each weight depends on the
+ * difference alone: one exp per distinct value, from a table. */
+typedef struct pairwise_job {
+  const mv_interaction_input *in;
+  int32_t *edge;
+  int64_t total[MAX_PARTS];
+  int max_d2[MAX_PARTS];
+  const int32_t *straight, *diagonal; /* weight by squared difference ... */
+  int table;                          /* ... below table; 0 from there on */
+} pairwise_job;
+
+static inline int diff2(const uint8_t *p, const uint8_t *q) {
+  int a = p[0] - q[0], b = p[1] - q[1], c = p[2] - q[2];
+  return a * a + b * b + c * c;
+}
+
+static void pairwise_sum_part(void *ctx, int part, int parts) {
+  pairwise_job *job = ctx;
+  const int w = job->in->width, h = job->in->height;
+  const uint8_t *rgb = job->in->rgb;
+  int64_t total = 0;
+  int max = 0;
+  for (int y = h * part / parts; y < h * (part + 1) / parts; y++) {
+    const uint8_t *p = rgb + 3 * (size_t)y * w, *q = p + 3 * (size_t)w;
+    int64_t row = 0;
+    for (int x = 0; x + 1 < w; x++) { /* right */
+      int d = diff2(p + 3 * x, p + 3 * x + 3);
+      row += d;
+      max = d > max ? d : max;
+    }
+    if (y + 1 < h)
+      for (int x = 0; x < w; x++) { /* down, down-right, down-left */
+        int d = diff2(p + 3 * x, q + 3 * x);
+        row += d;
+        max = d > max ? d : max;
+        if (x + 1 < w) {
+          d = diff2(p + 3 * x, q + 3 * x + 3);
+          row += d;
+          max = d > max ? d : max;
+        }
+        if (x > 0) {
+          d = diff2(p + 3 * x, q + 3 * x - 3);
+          row += d;
+          max = d > max ? d : max;
+        }
+      }
+    total += row;
+  }
+  job->total[part] = total;
+  job->max_d2[part] = max;
+}
+
+static void pairwise_weight_part(void *ctx, int part, int parts) {
+  pairwise_job *job = ctx;
+  const int w = job->in->width, h = job->in->height, E = CONNECTIVITY / 2;
+  const uint8_t *rgb = job->in->rgb;
+  const int32_t *straight = job->straight, *diagonal = job->diagonal;
+  const int table = job->table;
+  for (int y = h * part / parts; y < h * (part + 1) / parts; y++) {
+    const uint8_t *p = rgb + 3 * (size_t)y * w, *q = p + 3 * (size_t)w;
+    int32_t *e = job->edge + (size_t)y * w * E;
+    const int below = y + 1 < h;
+    for (int x = 0; x < w; x++, e += E) {
+      const uint8_t *c = p + 3 * x;
+      int d;
+      e[0] = x + 1 < w && (d = diff2(c, c + 3)) < table ? straight[d] : 0;
+      e[1] = below && (d = diff2(c, q + 3 * x)) < table ? straight[d] : 0;
+      e[2] = below && x + 1 < w && (d = diff2(c, q + 3 * x + 3)) < table ? diagonal[d] : 0;
+      e[3] = below && x > 0 && (d = diff2(c, q + 3 * x - 3)) < table ? diagonal[d] : 0;
     }
   }
 }
 
-/* Contrast-sensitive smoothness on the forward 8-neighbour edges. */
-static void pairwise(const mv_interaction_input *in, int32_t *edge) {
-  const int w = in->width, h = in->height, E = CONNECTIVITY / 2;
-  const int dx[4] = {1, 0, 1, -1}, dy[4] = {0, 1, 1, 1};
-  double total = 0;
-  size_t pairs = 0;
-  for (int pass = 0; pass < 2; pass++) {
-    double beta = pass ? (total > 0 ? pairs / (2 * total) : 0) : 0;
-    for (int y = 0; y < h; y++)
-      for (int x = 0; x < w; x++) {
-        const uint8_t *p = in->rgb + 3 * ((size_t)y * w + x);
-        for (int k = 0; k < E; k++) {
-          int nx = x + dx[k], ny = y + dy[k];
-          int32_t *e = &edge[((size_t)y * w + x) * E + k];
-          if (nx < 0 || nx >= w || ny >= h) {
-            if (pass) *e = 0;
-            continue;
-          }
-          const uint8_t *q = in->rgb + 3 * ((size_t)ny * w + nx);
-          double a = (double)p[0] - q[0], b = (double)p[1] - q[1], c = (double)p[2] - q[2];
-          double d2 = a * a + b * b + c * c;
-          if (!pass) {
-            total += d2;
-            pairs++;
-          } else {
-            double weight = GAMMA * exp(-beta * d2) / (k < 2 ? 1.0 : M_SQRT2);
-            *e = (int32_t)lround(weight * SCALE);
-          }
-        }
-      }
+static mv_status pairwise(const mv_interaction_input *in, int32_t *edge, int parts) {
+  pairwise_job job = {in, edge, {0}, {0}, NULL, NULL, 0};
+  run_parts(pairwise_sum_part, &job, parts);
+  int64_t total = 0;
+  int max = 0;
+  for (int p = 0; p < parts; p++) {
+    total += job.total[p];
+    max = job.max_d2[p] > max ? job.max_d2[p] : max;
   }
+  const int w = in->width, h = in->height;
+  const size_t pairs = (size_t)(w - 1) * h + (size_t)w * (h - 1) + 2 * (size_t)(w - 1) * (h - 1);
+  const double beta = total > 0 ? pairs / (2 * (double)total) : 0;
+  /* The weights as the original per-edge expression gives them; they
+   * decrease with d2, so the table ends where both are 0. */
+  int32_t *straight = malloc(2 * ((size_t)max + 1) * sizeof *straight);
+  if (!straight) return mv_fail(MV_E_MEMORY, "graphcut interactor: out of memory (edge weights)");
+  int32_t *diagonal = straight + max + 1;
+  int table = 0;
+  while (table <= max && (table == 0 || straight[table - 1] || diagonal[table - 1])) {
+    double d2 = table;
+    straight[table] = (int32_t)lround(GAMMA * exp(-beta * d2) / 1.0 * SCALE);
+    diagonal[table] = (int32_t)lround(GAMMA * exp(-beta * d2) / M_SQRT2 * SCALE);
+    table++;
+  }
+  job.straight = straight;
+  job.diagonal = diagonal;
+  job.table = table;
+  run_parts(pairwise_weight_part, &job, parts);
+  free(straight);
+  return MV_OK;
+}
+
+/* ---- colour models ---------------------------------------------------------------- */
+
+typedef struct fit_job {
+  const uint8_t *rgb, *side;
+  size_t n;
+  float *samples[2];
+  int *assign[2];
+  gmm model[2]; /* background, foreground */
+  int count[2];
+} fit_job;
+
+static void fit_part(void *ctx, int part, int parts) {
+  fit_job *job = ctx;
+  for (int want = part; want < 2; want += parts) {
+    int m = gather(job->rgb, job->side, (uint8_t)want, job->n, job->samples[want]);
+    job->count[want] = m;
+    if (m) fit_gmm(job->samples[want], m, job->assign[want], &job->model[want]);
+  }
+}
+
+/* Consecutive arrays in one block: the offset of the next `size` bytes. */
+static size_t carve(size_t *at, size_t size) {
+  size_t start = *at;
+  *at = start + ((size + 63) & ~(size_t)63);
+  return start;
 }
 
 static mv_status graphcut_run(void *self, const mv_interaction_input *in, float *out) {
@@ -255,9 +549,24 @@ static mv_status graphcut_run(void *self, const mv_interaction_input *in, float 
   const size_t n = (size_t)in->width * in->height;
   const uint8_t *pos = in->positive, *neg = in->negative;
 
-  /* side: 1 foreground sample, 0 background sample. */
-  uint8_t *side = malloc(n);
-  if (!side) return mv_fail(MV_E_MEMORY, "%s: out of memory (%zu pixels)", fn, n);
+  /* One block for the arrays (see mv_maxflow_alloc), each on a cache line. */
+  const int parts = part_count(n);
+  size_t size = 0;
+  const size_t at_side = carve(&size, n), at_source = carve(&size, n * sizeof(int32_t));
+  const size_t at_sink = carve(&size, n * sizeof(int32_t));
+  const size_t at_edge = carve(&size, n * (CONNECTIVITY / 2) * sizeof(int32_t));
+  const size_t at_cache = carve(&size, (size_t)parts * CACHE_SIZE * sizeof(cache_entry));
+  size_t at_samples[2], at_assign[2];
+  for (int s = 0; s < 2; s++) {
+    at_samples[s] = carve(&size, (size_t)MAX_SAMPLES * 3 * sizeof(float));
+    at_assign[s] = carve(&size, (size_t)MAX_SAMPLES * sizeof(int));
+  }
+  uint8_t *block = mv_maxflow_alloc(size);
+  if (!block) return mv_fail(MV_E_MEMORY, "%s: out of memory (%zu pixels)", fn, n);
+  uint8_t *side = block + at_side; /* 1 foreground sample, 0 background sample */
+  int32_t *source = (int32_t *)(block + at_source), *sink = (int32_t *)(block + at_sink);
+  int32_t *edge = (int32_t *)(block + at_edge);
+  cache_entry *cache = (cache_entry *)(block + at_cache);
   size_t fg_count = 0, bg_count = 0;
   for (size_t i = 0; i < n; i++) {
     int p = pos && pos[i], q = neg && neg[i];
@@ -275,37 +584,35 @@ static mv_status graphcut_run(void *self, const mv_interaction_input *in, float 
       if (neg && neg[i]) v = 0;
       out[i] = v;
     }
-    free(side);
+    mv_maxflow_free(block);
     return MV_OK;
   }
 
-  float *samples = malloc((size_t)MAX_SAMPLES * 3 * sizeof *samples);
-  int *assign = malloc((size_t)MAX_SAMPLES * sizeof *assign);
-  int32_t *source = malloc(n * sizeof *source), *sink = malloc(n * sizeof *sink);
-  int32_t *edge = malloc(n * (CONNECTIVITY / 2) * sizeof *edge);
-  mv_status status = MV_OK;
-  if (!samples || !assign || !source || !sink || !edge)
-    status = mv_fail(MV_E_MEMORY, "%s: out of memory (%zu pixels)", fn, n);
-  if (status == MV_OK) pairwise(in, edge);
+  fit_job fit = {in->rgb, side, n, {NULL, NULL}, {NULL, NULL}, {{0}}, {0, 0}};
+  for (int s = 0; s < 2; s++) {
+    fit.samples[s] = (float *)(block + at_samples[s]);
+    fit.assign[s] = (int *)(block + at_assign[s]);
+  }
+  mv_maxflow *flow = NULL;
+  mv_status status = mv_maxflow_create(in->width, in->height, CONNECTIVITY, &flow);
+  if (status == MV_OK) status = mv_maxflow_set_threads(flow, parts);
+  if (status == MV_OK) status = pairwise(in, edge, parts);
   for (int it = 0; it < CUT_ITERATIONS && status == MV_OK; it++) {
-    gmm fg, bg;
-    int m = gather(in->rgb, side, 1, n, samples);
-    if (!m) break; /* the cut removed everything: keep it */
-    fit_gmm(samples, m, assign, &fg);
-    m = gather(in->rgb, side, 0, n, samples);
-    if (!m) break;
-    fit_gmm(samples, m, assign, &bg);
-    unaries(in, &fg, &bg, source, sink);
-    status = mv_maxflow_grid(in->width, in->height, CONNECTIVITY, source, sink, edge, side, NULL);
+    run_parts(fit_part, &fit, parts); /* background and foreground side by side */
+    if (!fit.count[0] || !fit.count[1]) break; /* the cut removed everything: keep it */
+    unary_job job = {in, &fit.model[1], &fit.model[0], source, sink, cache};
+    run_parts(unary_part, &job, parts);
+    /* The edges stay: the second cut starts from the first one's flow
+     * (the same cut as from scratch, see maxflow.h). */
+    if (it == 0)
+      status = mv_maxflow_solve(flow, source, sink, edge, side, NULL);
+    else
+      status = mv_maxflow_resolve(flow, source, sink, side, NULL);
   }
   if (status == MV_OK)
     for (size_t i = 0; i < n; i++) out[i] = side[i] ? 1.0f : 0.0f;
-  free(samples);
-  free(assign);
-  free(source);
-  free(sink);
-  free(edge);
-  free(side);
+  mv_maxflow_destroy(flow);
+  mv_maxflow_free(block);
   return status;
 }
 
