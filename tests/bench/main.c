@@ -24,7 +24,7 @@ static const section sections[] = {
     {"io", bench_io, "video decode frames/s and PNG mask writes/s"},
     {"networks", bench_networks, "S2M, propagation and fusion ms per call at 854x480"},
     {"memory", bench_memory, "top-50 memory read ms at 854x480 (T = 4, 10, 40): GEMM / select / gather"},
-    {"interaction", bench_interaction, "graphcut scribble-to-mask ms per 854x480 frame (one core)"},
+    {"interaction", bench_interaction, "graphcut scribble-to-mask ms per 854x480 frame (one core and all cores)"},
     {"labelprop", bench_labelprop, "weight-free propagation frames/s at 854x480 (libby, strides 8 and 4)"},
     {"torch", bench_torch, "the network stages beside PyTorch (python3-torch, 2 threads): times, ratio, GFLOP/s"},
 };
