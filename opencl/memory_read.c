@@ -104,6 +104,10 @@ mv_status mv_memory_topk(mv_matrix affinity, size_t m, size_t n, int top_k, mv_m
                kept.weights.ld);
   MV_TRY(check_ld32(fn, "affinity", affinity.ld));
   MV_TRY(check_ld32(fn, "kept.indices", kept.indices.ld));
+  if (mv_memory_host_ops()) {
+    mv_status status = mv_memory_topk_host(affinity, m, n, top_k, kept);
+    return status == MV_OK ? status : mv_fail_context(status, "%s (host)", fn);
+  }
 
   cl_kernel kernel = NULL;
   MV_TRY(mv_kernel_get("memory_read", "memory_topk_select", &kernel));
@@ -138,6 +142,10 @@ mv_status mv_memory_gather(mv_matrix mem_value, int cv, size_t m, size_t n, int 
   MV_TRY(check_ld32(fn, "mem_value", mem_value.ld));
   MV_TRY(check_ld32(fn, "kept.indices", kept.indices.ld));
   MV_TRY(check_ld32(fn, "readout", readout.ld));
+  if (mv_memory_host_ops()) {
+    mv_status status = mv_memory_gather_host(mem_value, cv, m, n, top_k, kept, readout);
+    return status == MV_OK ? status : mv_fail_context(status, "%s (host)", fn);
+  }
 
   cl_kernel kernel = NULL;
   MV_TRY(mv_kernel_get("memory_read", "memory_gather", &kernel));

@@ -24,7 +24,18 @@
  * Temporary device memory comes from the buffer pool; the affinity is
  * computed in blocks of query columns so that one block stays under
  * MV_MEMORY_BLOCK_FLOATS floats (M = 100k positions x 1620 queries would
- * otherwise need 630 MB). */
+ * otherwise need 630 MB).
+ *
+ * Host implementations (opencl/memory_read_host.c): where the operators
+ * run on the host (mv_ops_use_host: the host GEMM engine on a CPU device
+ * whose buffers are host memory, i.e. PoCL) the top-k selection + softmax
+ * and the gather run on the host over the mapped buffers, parallel over
+ * query columns on the host thread pool; GPUs keep the kernels. Same
+ * semantics as the kernels: the same kept set and order (the 64-bit key
+ * below), weights exp(a - a_max) summed in kept order in float, the gather
+ * summed in kept order with fused multiply-adds. MIVOS_HOST_OPS=0 (read
+ * once), mv_memory_set_host_ops(0) or mv_ops_fast_paths(0) keeps the
+ * kernels on such a device too. */
 #ifndef MV_MEMORY_READ_H
 #define MV_MEMORY_READ_H
 
@@ -102,5 +113,46 @@ mv_status mv_memory_read_objects(int objects, mv_matrix mem_key, size_t key_stri
                                  mv_matrix mem_value, size_t value_stride, mv_matrix query_key,
                                  int ck, int cv, size_t m, size_t n, int top_k, mv_matrix readout,
                                  size_t readout_stride);
+
+/* ---- host implementations (CPU devices with host memory) ------------------ */
+
+/* -1: automatic (MIVOS_HOST_OPS, else on), 0: kernels, 1: host. The host
+ * paths still need mv_ops_use_host(); elsewhere this changes nothing. For
+ * tests and benchmarks: the same operator on both paths in one run. */
+void mv_memory_set_host_ops(int mode);
+/* 1 when the host implementations run now (mode and mv_ops_use_host()).
+ * Also decides labelprop's host paths (opencl/labelprop_ops.h). */
+int mv_memory_host_ops(void);
+
+/* The selection key of the kernels (kernels/memory_read.cl, mr_key): its
+ * unsigned order is (affinity descending, position ascending); the float
+ * bits mapped to an order-preserving unsigned integer in the high word,
+ * the complemented position in the low word. */
+static inline unsigned long long mv_memory_key(float v, unsigned position) {
+  union { float f; unsigned u; } bits = {v};
+  unsigned u = (bits.u & 0x80000000u) ? ~bits.u : (bits.u | 0x80000000u);
+  return ((unsigned long long)u << 32) | (unsigned long long)(0xFFFFFFFFu - position);
+}
+static inline float mv_memory_key_value(unsigned long long key) {
+  unsigned u = (unsigned)(key >> 32);
+  union { unsigned u; float f; } bits = {(u & 0x80000000u) ? (u & 0x7FFFFFFFu) : ~u};
+  return bits.f;
+}
+static inline unsigned mv_memory_key_position(unsigned long long key) {
+  return 0xFFFFFFFFu - (unsigned)key;
+}
+/* Host selection: moves the k largest of keys[0, count) (distinct) to the
+ * front, sorted in decreasing order (1 <= k <= count). */
+void mv_memory_select_keys(unsigned long long *keys, size_t count, size_t k);
+/* weights[j] = exp(value_j - value_0) / sum over j < k, as the kernel: the
+ * exponentials in float, summed in order. */
+void mv_memory_softmax_keys(const unsigned long long *keys, int k, float *weights);
+
+/* The host top-k and gather (called by mv_memory_topk / mv_memory_gather
+ * after their checks when mv_memory_host_ops()). */
+mv_status mv_memory_topk_host(mv_matrix affinity, size_t m, size_t n, int top_k,
+                              mv_memory_kept kept);
+mv_status mv_memory_gather_host(mv_matrix mem_value, int cv, size_t m, size_t n, int top_k,
+                                mv_memory_kept kept, mv_matrix readout);
 
 #endif

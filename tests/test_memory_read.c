@@ -2,7 +2,11 @@
  * top-50 index sets, top-50 and full readouts, the batched per-object read
  * of prop_segment, the fusion attention softmax), a randomized comparison
  * with a double-precision C reference (odd sizes, offsets and leading
- * dimensions, exact ties, adversarial orders), and argument failures.
+ * dimensions, exact ties, adversarial orders), and argument failures. The
+ * golden and randomized cases run with the top-k selection and gather on
+ * the kernels and, on a CPU device with host memory, on the host
+ * implementations (memory_read.h); host_vs_kernel compares the two paths
+ * directly.
  * Usage: test_memory_read [FIXTURE_DIR] (default shared/fixtures/golden). */
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +17,8 @@
 #include "testutil.h"
 
 static const char *fixtures;
+
+static void run_all(void);
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -574,8 +580,113 @@ static void failures(void) {
   release(&idx);
 }
 
+/* 1 when the host implementations can run here (the host engine on a CPU
+ * device with host memory, fast paths on). */
+static int host_available(void) {
+  mv_memory_set_host_ops(1);
+  int available = mv_memory_host_ops();
+  mv_memory_set_host_ops(-1);
+  return available;
+}
+
+/* ---- host vs kernel: the same operator on both paths ---------------------------- */
+
+/* mv_memory_topk and mv_memory_gather with the kernels and with the host
+ * implementations on the same inputs (quantized affinities: many exact
+ * ties; a row with -0.0 and +0.0): the kept lists must be equal entry by
+ * entry, the weights and readouts equal up to the exponential's last bits. */
+static void host_vs_kernel(void) {
+  enum { M = 3001, N = 45, K = 50, CV = 37 };
+  if (!host_available()) {
+    printf("host vs kernel: no host implementations on this device, skipped\n");
+    return;
+  }
+  float *aff = malloc(sizeof(float) * M * N), *val = malloc(sizeof(float) * CV * M);
+  mv_test_random(aff, (size_t)M * N, 4242, -4.0f, 4.0f);
+  mv_test_random(val, (size_t)CV * M, 4343, -1.0f, 1.0f);
+  for (size_t i = 0; i < (size_t)M * N; i++) aff[i] = roundf(aff[i] * 16.0f) / 16.0f;
+  for (size_t p = 0; p < M; p++) aff[p] = p % 2 ? 0.0f : -0.0f; /* row 0: signed zeros */
+  for (size_t p = 0; p < M; p++) aff[M + p] = (float)p;        /* row 1: increasing */
+  mv_tensor da = {0}, dv = {0}, idx[2] = {{0}}, w[2] = {{0}}, out[2] = {{0}};
+  int ok = device(&da, (size_t)M * N, aff) && device(&dv, (size_t)CV * M, val);
+  for (int i = 0; ok && i < 2; i++)
+    ok = device(&idx[i], (size_t)K * N, NULL) && device(&w[i], (size_t)K * N, NULL) &&
+         device(&out[i], (size_t)CV * N, NULL);
+  for (int host = 0; ok && host < 2; host++) {
+    mv_memory_set_host_ops(host);
+    CHECK(mv_memory_host_ops() == host, "host ops switch %d", host);
+    mv_memory_kept kept = {mat(&idx[host], 0, N), mat(&w[host], 0, N)};
+    ok = CHECK_OK(mv_memory_topk(mat(&da, 0, M), M, N, K, kept)) &&
+         CHECK_OK(mv_memory_gather(mat(&dv, 0, M), CV, M, N, K, kept, mat(&out[host], 0, N)));
+  }
+  /* The host gather on the kernel's kept entries: the same sums. */
+  mv_tensor same = {0};
+  if (ok && device(&same, (size_t)CV * N, NULL)) {
+    mv_memory_kept kept = {mat(&idx[0], 0, N), mat(&w[0], 0, N)};
+    if (CHECK_OK(mv_memory_gather(mat(&dv, 0, M), CV, M, N, K, kept, mat(&same, 0, N)))) {
+      float *a = download(&out[0]), *b = download(&same);
+      size_t bits = 0;
+      for (size_t i = 0; a && b && i < (size_t)CV * N; i++) bits += a[i] != b[i];
+      printf("host gather on the kernel's kept entries: %zu of %d readouts not bit-equal\n", bits,
+             CV * N);
+      CHECK(bits == 0, "host gather: %zu readouts differ from the kernel's", bits);
+      free(a);
+      free(b);
+    }
+  }
+  mv_tensor_free(&same);
+  mv_memory_set_host_ops(-1);
+  if (ok) {
+    int *i0 = download(&idx[0]), *i1 = download(&idx[1]);
+    float *w0 = download(&w[0]), *w1 = download(&w[1]);
+    float *o0 = download(&out[0]), *o1 = download(&out[1]);
+    if (i0 && i1 && w0 && w1 && o0 && o1) {
+      int order = 0;
+      size_t wbits = 0, obits = 0;
+      for (size_t i = 0; i < (size_t)K * N; i++) {
+        order += i0[i] != i1[i];
+        wbits += w0[i] != w1[i];
+      }
+      for (size_t i = 0; i < (size_t)CV * N; i++) obits += o0[i] != o1[i];
+      double dw = mv_max_abs_diff(w0, w1, (size_t)K * N);
+      double dout = mv_max_abs_diff(o0, o1, (size_t)CV * N);
+      printf("host vs kernel M %d N %d k %d: %d kept entries differ; weights max |diff| %.2e "
+             "(%zu not bit-equal); readout max |diff| %.2e (%zu not bit-equal)\n",
+             M, N, K, order, dw, wbits, dout, obits);
+      CHECK(order == 0, "host vs kernel: %d kept entries differ", order);
+      CHECK(dw < 1e-6, "host vs kernel weights: max |diff| %.2e", dw);
+      CHECK(dout < 1e-5, "host vs kernel readout: max |diff| %.2e", dout);
+    }
+    free(i0), free(i1), free(w0), free(w1), free(o0), free(o1);
+  }
+  mv_tensor_free(&da);
+  mv_tensor_free(&dv);
+  for (int i = 0; i < 2; i++) {
+    mv_tensor_free(&idx[i]);
+    mv_tensor_free(&w[i]);
+    mv_tensor_free(&out[i]);
+  }
+  free(aff);
+  free(val);
+}
+
 int main(int argc, char **argv) {
   fixtures = argc > 1 ? argv[1] : mv_shared_path("fixtures/golden");
+  host_vs_kernel();
+  /* Every case on both paths of the selection and gather: the kernels,
+   * then (on a CPU device with host memory) the host implementations. */
+  for (int host = 0; host < 2; host++) {
+    if (host && !host_available()) break;
+    mv_memory_set_host_ops(host);
+    printf("== %s top-k selection and gather\n", host ? "host" : "kernel");
+    run_all();
+  }
+  mv_memory_set_host_ops(-1);
+  failures();
+  return mv_test_finish();
+}
+
+static void run_all(void) {
   golden_memory_read();
   golden_prop_segment();
   golden_fusion();
@@ -591,6 +702,4 @@ int main(int argc, char **argv) {
       {"ordered M 5003 N 3 k 300 (asc/desc/ties)", 1, 7, 5003, 3, 300, 1},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) random_read(&cases[i]);
-  failures();
-  return mv_test_finish();
 }
