@@ -1,6 +1,9 @@
 /* The weight-free modules: labelprop propagation and linear fusion through
  * the engine, on a synthetic sequence, on DAVIS (libby) and through the
- * fuser API. Arguments: none (DAVIS frames come from shared/data). */
+ * fuser API, on the kernels and (CPU device with host memory) on labelprop's
+ * host paths; and the host paths against the kernels: keys bit for bit,
+ * the fused read's probabilities over a matrix of options and on DAVIS.
+ * Arguments: none (DAVIS frames come from shared/data). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +11,7 @@
 
 #include "session/engine.h"
 #include "error.h"
+#include "opencl/memory_read.h"
 #include "propagation/labelprop.h"
 #include "nets/preprocess.h"
 #include "testutil.h"
@@ -219,8 +223,9 @@ static void test_synthetic_tracking(void) {
   frames_free(&f);
 }
 
-/* The tiled read (default) and the dense masked read (tile = 0) read the
- * same kept set: the probabilities agree up to GEMM rounding. */
+/* The kernels' tiled read (default) and dense masked read (tile = 0) read
+ * the same kept set: the probabilities agree up to GEMM rounding. (The
+ * tile option only changes the kernel path; main runs this on it.) */
 static void test_tiled_equals_dense(void) {
   frames f = {0};
   uint8_t *truth = NULL;
@@ -464,32 +469,43 @@ enum { DAVIS_T = 10 };
  * device rounding and decoder differences in the JPEG frames. */
 static const double DAVIS_MIN_J = 0.80;
 
-static void test_davis(void) {
+/* The first DAVIS_T frames of libby at 240p and their ground truth. */
+static int davis_frames(frames *f, uint8_t **truth) {
   const char *folder = mv_shared_path("data/davis2016/JPEGImages/480p/libby");
   mv_video_options vo;
   mv_video_options_default(&vo);
   vo.short_side = 240;
   mv_video *video = NULL;
-  if (!CHECK_OK(mv_video_open(folder, &vo, &video))) return;
+  if (!CHECK_OK(mv_video_open(folder, &vo, &video))) return 0;
   mv_video_info info;
+  int ok = CHECK_OK(mv_video_get_info(video, &info));
+  if (ok) {
+    f->count = DAVIS_T, f->h = info.height, f->w = info.width;
+    f->pad = mv_padding_for(f->h, f->w, 16);
+    f->rgb = calloc(DAVIS_T, sizeof *f->rgb);
+    *truth = malloc(DAVIS_T * (size_t)f->h * f->w);
+    ok = f->rgb && *truth;
+  }
+  size_t plane = ok ? (size_t)f->h * f->w : 0;
+  for (int t = 0; ok && t < DAVIS_T; t++) {
+    char name[64];
+    snprintf(name, sizeof name, "data/davis2016/Annotations/480p/libby/%05d.png", t);
+    f->rgb[t] = malloc(plane * 3);
+    ok = f->rgb[t] && CHECK_OK(mv_video_copy_frame(video, t, f->rgb[t])) &&
+         CHECK_OK(mv_mask_read_labels(mv_shared_path(name), f->w, f->h, *truth + t * plane));
+  }
+  mv_video_close(video);
+  return ok;
+}
+
+static void test_davis(void) {
   frames f = {0};
   uint8_t *truth = NULL, *labels = NULL;
   float *mask = NULL;
   mv_engine *engine = NULL;
-  if (!CHECK_OK(mv_video_get_info(video, &info))) goto done;
-  f.count = DAVIS_T, f.h = info.height, f.w = info.width;
+  if (!davis_frames(&f, &truth)) goto done;
   size_t plane = (size_t)f.h * f.w;
-  f.rgb = calloc(DAVIS_T, sizeof *f.rgb);
-  truth = malloc(DAVIS_T * plane);
   labels = malloc(plane);
-  for (int t = 0; t < DAVIS_T; t++) {
-    char name[64];
-    snprintf(name, sizeof name, "data/davis2016/Annotations/480p/libby/%05d.png", t);
-    f.rgb[t] = malloc(plane * 3);
-    if (!CHECK_OK(mv_video_copy_frame(video, t, f.rgb[t])) ||
-        !CHECK_OK(mv_mask_read_labels(mv_shared_path(name), f.w, f.h, truth + t * plane)))
-      goto done;
-  }
   mask = one_hot(truth, 1, f.h, f.w);
   if (!CHECK_OK(make_engine(&f, 1, 1, NULL, &engine)) ||
       !CHECK_OK(mv_engine_interact(engine, 0, mask, NULL, NULL)))
@@ -505,21 +521,258 @@ static void test_davis(void) {
   CHECK(mean_j > DAVIS_MIN_J, "libby mean J %.4f > %.2f", mean_j, DAVIS_MIN_J);
 done:
   mv_engine_free(engine);
-  mv_video_close(video);
   free(mask);
   free(truth);
   free(labels);
   frames_free(&f);
 }
 
-int main(void) {
-  test_arguments();
-  test_linear_formula();
+/* ---- host paths (CPU device with host memory) vs the kernels ---------------- */
+
+/* 1 when labelprop's host paths can run here (opencl/labelprop_ops.h). */
+static int host_available(void) {
+  mv_memory_set_host_ops(1);
+  int available = mv_memory_host_ops();
+  mv_memory_set_host_ops(-1);
+  return available;
+}
+
+/* A labelprop memory of `count` frames: frame t and its one-hot masks. */
+static mv_status build_memory(const mv_propagator *prop, frames *f, const uint8_t *truth,
+                              int objects, int count, mv_memory *memory) {
+  memset(memory, 0, sizeof *memory);
+  size_t plane = (size_t)f->h * f->w;
+  for (int t = 0; t < count; t++) {
+    mv_tensor image = {0}, masks = {0}, key = {0}, value = {0};
+    float *mask = one_hot(truth + t * plane, objects, f->h, f->w);
+    mv_status s = mask ? MV_OK : MV_E_MEMORY;
+    if (s == MV_OK) s = frame_source(f, t, &image);
+    /* Objects only: skip the background plane. */
+    if (s == MV_OK) s = mv_preprocess_masks(mask + plane, objects, f->h, f->w, f->pad, &masks);
+    if (s == MV_OK) s = prop->ops->memorize(prop->self, &image, &masks, &key, &value);
+    if (s == MV_OK && t == 0) {
+      s = mv_tensor_new(&memory->keys, key.n, key.c, count, key.h * key.w);
+      if (s == MV_OK) s = mv_tensor_new(&memory->values, value.n, value.c, count, value.h * value.w);
+    }
+    if (s == MV_OK) s = mv_memory_store(memory, t, &key, &value);
+    memory->frames = t + 1;
+    free(mask);
+    mv_tensor_free(&image);
+    mv_tensor_free(&masks);
+    mv_tensor_free(&key);
+    mv_tensor_free(&value);
+    if (s != MV_OK) return s;
+  }
+  return MV_OK;
+}
+
+/* segment() of frame `query` against `memory` on one path, downloaded. */
+static float *segment_on(int host, const mv_propagator *prop, frames *f, int query,
+                         const mv_memory *memory, size_t *count) {
+  mv_memory_set_host_ops(host);
+  mv_tensor image = {0}, prob = {0};
+  void *q = NULL;
+  size_t bytes = 0;
+  float *out = NULL;
+  if (CHECK_OK(frame_source(f, query, &image)) &&
+      CHECK_OK(prop->ops->encode_query(prop->self, &image, &q, &bytes)) &&
+      CHECK_OK(prop->ops->segment(prop->self, q, memory, &prob))) {
+    *count = mv_tensor_numel(&prob);
+    out = malloc(*count * sizeof(float));
+    if (out && !CHECK_OK(mv_tensor_download(&prob, out))) {
+      free(out);
+      out = NULL;
+    }
+  }
+  if (q) prop->ops->free_query(prop->self, q);
+  mv_tensor_free(&image);
+  mv_tensor_free(&prob);
+  mv_memory_set_host_ops(-1);
+  return out;
+}
+
+/* The host keys equal the kernel's bit for bit (query and memory forms,
+ * every copy), at strides 4 and 8 on DAVIS frames. */
+static void test_host_keys(frames *f) {
+  for (int stride = 4; stride <= 8; stride *= 2) {
+    mv_labelprop_options o;
+    mv_labelprop_options_default(&o);
+    o.stride = stride;
+    mv_propagator prop;
+    if (!CHECK_OK(mv_propagator_labelprop(&o, &prop))) return;
+    size_t differ = 0, total = 0;
+    for (int t = 0; t < f->count; t += 4) {
+      mv_tensor image = {0}, masks = {0};
+      float *ones = malloc(2 * (size_t)f->h * f->w * sizeof(float));
+      for (size_t i = 0; ones && i < 2 * (size_t)f->h * f->w; i++) ones[i] = (float)(i % 3) / 2;
+      if (!ones || !CHECK_OK(frame_source(f, t, &image)) ||
+          !CHECK_OK(mv_preprocess_masks(ones, 2, f->h, f->w, f->pad, &masks))) {
+        free(ones);
+        mv_tensor_free(&image);
+        break;
+      }
+      float *got[2][2] = {{NULL, NULL}, {NULL, NULL}};
+      size_t n[2] = {0, 0};
+      for (int host = 0; host < 2; host++) {
+        mv_memory_set_host_ops(host);
+        void *q = NULL;
+        size_t bytes = 0;
+        mv_tensor key = {0}, value = {0};
+        if (CHECK_OK(prop.ops->encode_query(prop.self, &image, &q, &bytes))) {
+          n[0] = bytes / sizeof(float);
+          got[host][0] = malloc(bytes);
+          CHECK_OK(mv_tensor_download((const mv_tensor *)q, got[host][0]));
+          prop.ops->free_query(prop.self, q);
+        }
+        if (CHECK_OK(prop.ops->memorize(prop.self, &image, &masks, &key, &value))) {
+          n[1] = mv_tensor_numel(&key);
+          got[host][1] = malloc(n[1] * sizeof(float));
+          CHECK_OK(mv_tensor_download(&key, got[host][1]));
+        }
+        mv_tensor_free(&key);
+        mv_tensor_free(&value);
+      }
+      mv_memory_set_host_ops(-1);
+      for (int form = 0; form < 2; form++) {
+        for (size_t i = 0; got[0][form] && got[1][form] && i < n[form]; i++)
+          differ += got[0][form][i] != got[1][form][i];
+        total += n[form];
+        free(got[0][form]);
+        free(got[1][form]);
+      }
+      free(ones);
+      mv_tensor_free(&image);
+      mv_tensor_free(&masks);
+    }
+    printf("host keys, stride %d: %zu of %zu values differ from the kernel's\n", stride, differ,
+           total);
+    CHECK(differ == 0 && total > 0, "stride %d: host keys equal the kernel's (%zu differ)",
+          stride, differ);
+    prop.ops->destroy(prop.self);
+  }
+}
+
+/* The fused host read against the kernels' read (tiled and dense) over
+ * windows (none, small, wider than the frame), top_k (1 .. more than the
+ * window holds) and two objects, on the synthetic sequence at stride 8
+ * (12 x 16 cells) with 3 memory frames: the same probabilities up to the
+ * exponential's last bit. */
+static void test_host_read_options(void) {
+  frames f = {0};
+  uint8_t *truth = NULL;
+  int ready = synthetic_frames(&f, &truth);
+  CHECK(ready, "synthetic frames allocated");
+  f.pad = mv_padding_for(f.h, f.w, 16);
+  static const int windows[] = {-1, 0, 2, 6, 20};
+  static const int top_ks[] = {1, 7, 50, 300};
+  double worst = 0.0;
+  size_t cases = 0, bit_equal = 0, values = 0;
+  for (int wi = 0; ready && wi < 5; wi++)
+    for (int ki = 0; ki < 4; ki++)
+      for (int tile = 0; tile <= 8; tile += 8) {
+        mv_labelprop_options o;
+        mv_labelprop_options_default(&o);
+        o.stride = 8;
+        o.window = windows[wi];
+        o.top_k = top_ks[ki];
+        o.tile = tile;
+        mv_propagator prop;
+        mv_memory memory;
+        if (!CHECK_OK(mv_propagator_labelprop(&o, &prop))) continue;
+        mv_memory_set_host_ops(0); /* the same memory for both reads */
+        mv_status s = build_memory(&prop, &f, truth, SYN_K, 3, &memory);
+        mv_memory_set_host_ops(-1);
+        size_t n0 = 0, n1 = 0;
+        float *kernel = CHECK_OK(s) ? segment_on(0, &prop, &f, 4, &memory, &n0) : NULL;
+        float *host = kernel ? segment_on(1, &prop, &f, 4, &memory, &n1) : NULL;
+        if (kernel && host && n0 == n1) {
+          double d = mv_max_abs_diff(kernel, host, n0);
+          CHECK(d < 1e-5, "window %d top_k %d tile %d: host vs kernel max |diff| %.3g", o.window,
+                o.top_k, tile, d);
+          if (d > worst) worst = d;
+          for (size_t i = 0; i < n0; i++) bit_equal += kernel[i] == host[i];
+          values += n0;
+          cases++;
+        }
+        free(kernel);
+        free(host);
+        mv_tensor_free(&memory.keys);
+        mv_tensor_free(&memory.values);
+        prop.ops->destroy(prop.self);
+      }
+  printf("host read vs kernel read: %zu cases, max |diff| %.3g, %.2f %% of probabilities "
+         "bit-equal\n",
+         cases, worst, values ? 100.0 * bit_equal / values : 0.0);
+  CHECK(cases == 5 * 4 * 2, "every option case ran (%zu)", cases);
+  free(truth);
+  frames_free(&f);
+}
+
+/* DAVIS libby at 240p, default options, memories of 1, 5 and 10 frames:
+ * the host read's probabilities against the kernels'. */
+static void test_host_read_davis(frames *f, const uint8_t *truth) {
+  mv_propagator prop;
+  if (!CHECK_OK(mv_propagator_labelprop(NULL, &prop))) return;
+  static const int sizes[] = {1, 5, 9};
+  for (int i = 0; i < 3; i++) {
+    mv_memory memory;
+    mv_memory_set_host_ops(0);
+    mv_status s = build_memory(&prop, f, truth, 1, sizes[i], &memory);
+    mv_memory_set_host_ops(-1);
+    size_t n0 = 0, n1 = 0;
+    float *kernel = CHECK_OK(s) ? segment_on(0, &prop, f, sizes[i], &memory, &n0) : NULL;
+    float *host = kernel ? segment_on(1, &prop, f, sizes[i], &memory, &n1) : NULL;
+    if (kernel && host && n0 == n1) {
+      size_t same = 0;
+      for (size_t j = 0; j < n0; j++) same += kernel[j] == host[j];
+      double d = mv_max_abs_diff(kernel, host, n0);
+      printf("davis libby %dx%d, %d memory frames: host vs kernel max |diff| %.3g, %.2f %% "
+             "bit-equal\n",
+             f->w, f->h, sizes[i], d, 100.0 * same / n0);
+      CHECK(d < 1e-5, "davis %d memory frames: host vs kernel max |diff| %.3g", sizes[i], d);
+    }
+    free(kernel);
+    free(host);
+    mv_tensor_free(&memory.keys);
+    mv_tensor_free(&memory.values);
+  }
+  prop.ops->destroy(prop.self);
+}
+
+/* The module tests, on the current path. */
+static void module_tests(void) {
   test_synthetic_tracking();
-  test_tiled_equals_dense();
   test_window();
   test_small_memory();
   test_linear_fusion_engine();
   test_davis();
+}
+
+int main(void) {
+  test_arguments();
+  test_linear_formula();
+  /* The kernels, then (CPU device with host memory) the host paths. */
+  const int paths = host_available() ? 2 : 1;
+  for (int host = 0; host < paths; host++) {
+    mv_memory_set_host_ops(host);
+    printf("== %s\n", host ? "host paths" : "kernels");
+    module_tests();
+  }
+  mv_memory_set_host_ops(0);
+  test_tiled_equals_dense();
+  mv_memory_set_host_ops(-1);
+  if (paths == 2) {
+    test_host_read_options();
+    frames f = {0};
+    uint8_t *truth = NULL;
+    if (davis_frames(&f, &truth)) {
+      test_host_keys(&f);
+      test_host_read_davis(&f, truth);
+    }
+    free(truth);
+    frames_free(&f);
+  } else {
+    printf("the device has no host paths: host tests skipped\n");
+  }
   return mv_test_finish();
 }

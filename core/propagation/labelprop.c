@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "error.h"
+#include "opencl/labelprop_ops.h"
 #include "opencl/memory_read.h"
 
 enum { CK = MV_LABELPROP_KEY_DIM, CV = 1 };
@@ -62,6 +63,9 @@ static mv_status check_image(const mv_labelprop_options *o, const mv_tensor *ima
 static mv_status compute_keys(const mv_labelprop_options *o, const mv_tensor *image,
                               int memory_form, int copies, mv_tensor *out) {
   int h = image->h / o->stride, w = image->w / o->stride;
+  if (mv_memory_host_ops())
+    return mv_labelprop_keys_host(image, o->stride, o->colour_weight, o->position_weight,
+                                  memory_form, sqrtf((float)CK), copies, out);
   MV_TRY(mv_tensor_new(out, copies, CK, h, w));
   cl_kernel kernel = NULL;
   mv_status s = mv_kernel_get("labelprop", "labelprop_keys", &kernel);
@@ -371,8 +375,16 @@ static mv_status labelprop_segment(void *self, void *query, const mv_memory *mem
   MV_CHECK_ARG(memory->frames >= 1 && memory->frames <= memory->keys.h,
                "%s: memory->frames = %d, expected 1 .. %d", fn, memory->frames, memory->keys.h);
   mv_tensor readout = {0};
-  MV_TRY(mv_tensor_new(&readout, memory->keys.n, CV, qk->h, qk->w));
-  mv_status s = read_memory(lp, qk, memory, &readout);
+  mv_status s;
+  if (mv_memory_host_ops()) {
+    /* Host operators (PoCL): the fused windowed read, opencl/labelprop_ops.h
+     * (the same kept sets and weights). */
+    s = mv_labelprop_read_host(qk, &memory->keys, &memory->values, memory->frames,
+                               lp->options.top_k, lp->options.window, &readout);
+  } else {
+    s = mv_tensor_new(&readout, memory->keys.n, CV, qk->h, qk->w);
+    if (s == MV_OK) s = read_memory(lp, qk, memory, &readout);
+  }
   /* (mv_resize_bilinear frees `prob` on failure when it allocated it.) */
   if (s == MV_OK)
     s = mv_resize_bilinear(&readout, qk->h * lp->options.stride, qk->w * lp->options.stride, prob);
