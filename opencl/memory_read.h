@@ -142,7 +142,8 @@ static inline unsigned mv_memory_key_position(unsigned long long key) {
   return 0xFFFFFFFFu - (unsigned)key;
 }
 /* Host selection: moves the k largest of keys[0, count) (distinct) to the
- * front, sorted in decreasing order (1 <= k <= count). */
+ * front, sorted in decreasing order (1 <= k <= count, k <=
+ * MV_MEMORY_MAX_TOP_K). */
 void mv_memory_select_keys(unsigned long long *keys, size_t count, size_t k);
 /* weights[j] = exp(value_j - value_0) / sum over j < k, as the kernel: the
  * exponentials in float, summed in order. */

@@ -580,6 +580,45 @@ static void failures(void) {
   release(&idx);
 }
 
+/* ---- host selection primitive ---------------------------------------------------- */
+
+static int cmp_key_desc(const void *a, const void *b) {
+  unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
+  return (x < y) - (x > y);
+}
+
+/* mv_memory_select_keys against a full sort: random sizes (the sorting
+ * network, the merge sort and the quickselect ranges), keys with equal
+ * affinities (ties broken by position) and both signs. */
+static void select_keys(void) {
+  enum { TRIALS = 3000, MAX_N = 700 };
+  unsigned long long *a = malloc(sizeof *a * MAX_N), *b = malloc(sizeof *b * MAX_N);
+  float *v = malloc(sizeof(float) * MAX_N);
+  int bad = 0;
+  for (int trial = 0; trial < TRIALS && a && b && v; trial++) {
+    size_t n = 1 + (size_t)(trial * 7919u % MAX_N), k = 1 + (size_t)(trial * 104729u % n);
+    if (k > MV_MEMORY_MAX_TOP_K) k = MV_MEMORY_MAX_TOP_K;
+    mv_test_random(v, n, 77 + trial, -8.0f, 8.0f);
+    for (size_t i = 0; i < n; i++) {
+      float x = trial % 3 ? roundf(v[i] * 4.0f) / 4.0f : v[i]; /* many exact ties */
+      a[i] = b[i] = mv_memory_key(x, (unsigned)((i * 2654435761u) % 1000003u));
+    }
+    qsort(b, n, sizeof *b, cmp_key_desc);
+    mv_memory_select_keys(a, n, k);
+    for (size_t j = 0; j < k; j++)
+      if (a[j] != b[j]) {
+        bad++;
+        break;
+      }
+  }
+  printf("mv_memory_select_keys: %d of %d random selections differ from a full sort\n", bad,
+         TRIALS);
+  CHECK(bad == 0, "mv_memory_select_keys: %d selections differ from a full sort", bad);
+  free(a);
+  free(b);
+  free(v);
+}
+
 /* 1 when the host implementations can run here (the host engine on a CPU
  * device with host memory, fast paths on). */
 static int host_available(void) {
@@ -672,6 +711,7 @@ static void host_vs_kernel(void) {
 
 int main(int argc, char **argv) {
   fixtures = argc > 1 ? argv[1] : mv_shared_path("fixtures/golden");
+  select_keys();
   host_vs_kernel();
   /* Every case on both paths of the selection and gather: the kernels,
    * then (on a CPU device with host memory) the host implementations. */
