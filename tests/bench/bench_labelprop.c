@@ -1,23 +1,36 @@
-/* bench labelprop: frames/s of the weight-free propagation (labelprop +
- * linear fusion through the engine) at 854x480 on DAVIS libby: one
- * interaction on frame 0 (the ground truth), propagated over FRAMES frames,
- * for strides 8 and 4 (the default; stride 8 with the same pixel-scale
- * position weight and window); also the mean J of the propagated frames. Frames are
- * decoded and preprocessed before timing (the engine's source hands out
- * cached device copies), so the numbers are the modules plus the engine. */
+/* bench labelprop: the weight-free propagation at 854x480 on DAVIS libby,
+ * on the kernels and (on a CPU device with host memory) on the host paths
+ * (opencl/labelprop_ops.h, opencl/memory_read.h), side by side in one run:
+ *
+ *  1. engine: frames/s of labelprop + linear fusion through the engine, one
+ *     interaction on frame 0 (the ground truth) propagated over FRAMES frames
+ *     with the official schedule (memory_every 5), for strides 8 and 4 (the
+ *     default; stride 8 with the same pixel-scale position weight and
+ *     window); the mean J of the propagated frames and the largest
+ *     difference of the two paths' probabilities;
+ *  2. engine with a growing memory (memory_every 1, SEG_FRAMES frames,
+ *     stride 4): ms per frame where the memory holds 9..11 frames;
+ *  3. the module alone (stride 4) with a memory of T = 1, 5, 10, 20 frames
+ *     (frames 0..T-1 and their ground truth), query frame T: ms of
+ *     encode_query, segment and memorize, and the largest difference of the
+ *     two paths' outputs.
+ * Frames are decoded and preprocessed before timing (the engine's source
+ * hands out cached device copies). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bench.h"
-#include "session/engine.h"
-#include "propagation/labelprop.h"
 #include "nets/preprocess.h"
+#include "opencl/memory_read.h"
+#include "propagation/labelprop.h"
+#include "session/engine.h"
 #include "testutil.h"
 
-enum { FRAMES = 16 };
+enum { FRAMES = 16, SEG_FRAMES = 21, REPEATS = 3 };
 
 typedef struct bench_frames {
-  mv_tensor image[FRAMES];
+  mv_tensor image[SEG_FRAMES];
 } bench_frames;
 
 static mv_status cached_source(void *user, int t, mv_tensor *out) {
@@ -26,27 +39,72 @@ static mv_status cached_source(void *user, int t, mv_tensor *out) {
   return mv_tensor_copy(&f->image[t], out);
 }
 
-/* frames < FRAMES: a warm-up (kernels built, GEMM shapes seen), not printed. */
-static mv_status run_stride(int stride, int frames, bench_frames *f, const uint8_t *truth, int h,
-                            int w, const float *mask) {
-  mv_labelprop_options o;
-  mv_labelprop_options_default(&o);
+/* 1 when the host implementations can run here (the host engine on a CPU
+ * device with host memory, fast paths on). */
+static int host_available(void) {
+  mv_memory_set_host_ops(1);
+  int available = mv_memory_host_ops();
+  mv_memory_set_host_ops(-1);
+  return available;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+  qsort(v, n, sizeof *v, cmp_double);
+  return v[n / 2];
+}
+
+static void options_for_stride(int stride, mv_labelprop_options *o) {
+  mv_labelprop_options_default(o);
   /* The defaults are for stride 4: keep their pixel scale (position
    * bandwidth and window) at other strides. */
-  o.position_weight *= (float)stride / o.stride;
-  o.window = o.window * o.stride / stride;
-  o.stride = stride;
+  o->position_weight *= (float)stride / o->stride;
+  o->window = o->window * o->stride / stride;
+  o->stride = stride;
+}
+
+/* Progress timestamps (seconds) of each propagated frame. */
+typedef struct stamps {
+  double t[SEG_FRAMES + 1];
+  int count;
+} stamps;
+
+static int stamp(void *user, int done, int total) {
+  (void)total;
+  stamps *s = user;
+  if (done <= SEG_FRAMES) s->t[done] = bench_now();
+  s->count = done;
+  return 0;
+}
+
+typedef struct engine_result {
+  double seconds, mean_j;
+  stamps stamps;
+} engine_result;
+
+/* One engine run over `frames` frames; probabilities (frames x floats each,
+ * `frame_floats` per frame) into `probs` when not NULL. */
+static mv_status run_engine(int stride, int frames, int memory_every, bench_frames *f,
+                            const uint8_t *truth, int h, int w, const float *mask, float *probs,
+                            size_t frame_floats, engine_result *r) {
+  mv_labelprop_options o;
+  options_for_stride(stride, &o);
   mv_propagator prop;
   mv_fuser fuser;
   mv_engine *engine = NULL;
   mv_engine_config config = {
-      .frames = frames, .objects = 1, .height = h, .width = w, .memory_every = 5};
+      .frames = frames, .objects = 1, .height = h, .width = w, .memory_every = memory_every};
   mv_status s = mv_propagator_labelprop(&o, &prop);
   if (s == MV_OK) s = mv_fuser_linear(&fuser);
   if (s == MV_OK) s = mv_engine_create(&config, prop, &fuser, cached_source, f, &engine);
-  double t0 = bench_now();
-  if (s == MV_OK) s = mv_engine_interact(engine, 0, mask, NULL, NULL);
-  double seconds = bench_now() - t0;
+  memset(r, 0, sizeof *r);
+  r->stamps.t[0] = bench_now();
+  if (s == MV_OK) s = mv_engine_interact(engine, 0, mask, stamp, &r->stamps);
+  r->seconds = bench_now() - r->stamps.t[0];
   uint8_t *labels = malloc((size_t)h * w);
   double sum = 0.0;
   for (int t = 1; s == MV_OK && t < frames && labels; t++) {
@@ -59,12 +117,176 @@ static mv_status run_stride(int stride, int frames, bench_frames *f, const uint8
     }
     sum += uni ? (double)inter / uni : 1.0;
   }
-  if (s == MV_OK && frames == FRAMES)
-    printf("  stride %d (%dx%d cells)  %6.3f frames/s  %7.1f ms/frame  mean J %.4f\n", stride,
-           (w + 15) / 16 * 16 / stride, (h + 15) / 16 * 16 / stride, (frames - 1) / seconds,
-           1000.0 * seconds / (frames - 1), sum / (frames - 1));
+  r->mean_j = sum / (frames - 1);
+  for (int t = 0; s == MV_OK && probs && t < frames; t++)
+    s = mv_engine_probabilities(engine, t, probs + (size_t)t * frame_floats);
   free(labels);
   mv_engine_free(engine);
+  return s;
+}
+
+static const char *path_name(int host) { return host ? "host" : "kernels"; }
+
+/* 1: the official schedule, both strides, both paths. */
+static mv_status bench_engine(bench_frames *f, const uint8_t *truth, int h, int w,
+                              const float *mask, int paths) {
+  mv_padding pad = mv_padding_for(h, w, 16);
+  const size_t frame_floats = 2 * (size_t)(h + pad.top + pad.bottom) * (w + pad.left + pad.right);
+  float *probs[2] = {malloc(FRAMES * frame_floats * sizeof(float)),
+                     malloc(FRAMES * frame_floats * sizeof(float))};
+  if (!probs[0] || !probs[1]) {
+    free(probs[0]);
+    free(probs[1]);
+    return MV_E_MEMORY;
+  }
+  printf("engine, official schedule (memory_every 5, memory <= 4 frames), %d frames:\n", FRAMES);
+  printf("  %-6s %-14s %-8s %10s %10s %8s %9s %14s\n", "stride", "cells", "path", "frames/s",
+         "ms/frame", "mean J", "speedup", "max|dp| vs k");
+  const int strides[2] = {8, 4};
+  mv_status s = MV_OK;
+  for (int i = 0; s == MV_OK && i < 2; i++) {
+    double fps[2] = {0, 0};
+    for (int host = 0; s == MV_OK && host < paths; host++) {
+      engine_result r;
+      mv_memory_set_host_ops(host);
+      s = run_engine(strides[i], 3, 5, f, truth, h, w, mask, NULL, 0, &r); /* warm-up */
+      if (s == MV_OK)
+        s = run_engine(strides[i], FRAMES, 5, f, truth, h, w, mask, probs[host], frame_floats, &r);
+      if (s != MV_OK) break;
+      fps[host] = (FRAMES - 1) / r.seconds;
+      char cells[32], speed[16] = "", diff[32] = "";
+      snprintf(cells, sizeof cells, "%dx%d", (w + 15) / 16 * 16 / strides[i],
+               (h + 15) / 16 * 16 / strides[i]);
+      if (host) {
+        snprintf(speed, sizeof speed, "%.1fx", fps[1] / fps[0]);
+        snprintf(diff, sizeof diff, "%.2e",
+                 mv_max_abs_diff(probs[0], probs[1], FRAMES * frame_floats));
+      }
+      printf("  %-6d %-14s %-8s %10.3f %10.1f %8.4f %9s %14s\n", strides[i], cells,
+             path_name(host), fps[host], 1000.0 * r.seconds / (FRAMES - 1), r.mean_j, speed,
+             diff);
+      fflush(stdout);
+    }
+  }
+  mv_memory_set_host_ops(-1);
+  free(probs[0]);
+  free(probs[1]);
+  return s;
+}
+
+/* 2: a growing memory (every frame memorised), stride 4. */
+static mv_status bench_growing(bench_frames *f, const uint8_t *truth, int h, int w,
+                               const float *mask, int paths) {
+  printf("engine, memory_every 1 (frame t reads t memory frames), stride 4, %d frames:\n",
+         SEG_FRAMES);
+  printf("  %-8s %26s %10s %8s\n", "path", "ms/frame at 9..11 frames", "frames/s", "mean J");
+  mv_status s = MV_OK;
+  for (int host = 0; s == MV_OK && host < paths; host++) {
+    engine_result r;
+    mv_memory_set_host_ops(host);
+    s = run_engine(4, SEG_FRAMES, 1, f, truth, h, w, mask, NULL, 0, &r);
+    if (s != MV_OK) break;
+    /* Propagated frame ti (done = ti) read ti memory frames. */
+    double ms[3];
+    for (int i = 0; i < 3; i++) ms[i] = 1000.0 * (r.stamps.t[9 + i] - r.stamps.t[8 + i]);
+    double m = median(ms, 3);
+    printf("  %-8s %26.1f %10.2f %8.4f\n", path_name(host), m, 1000.0 / m, r.mean_j);
+    fflush(stdout);
+  }
+  mv_memory_set_host_ops(-1);
+  return s;
+}
+
+/* 3: the module alone with T memory frames. */
+static mv_status bench_module(bench_frames *f, const uint8_t *truth, int h, int w, int paths) {
+  mv_labelprop_options o;
+  mv_labelprop_options_default(&o);
+  mv_padding pad = mv_padding_for(h, w, 16);
+  const int ph = h + pad.top + pad.bottom, pw = w + pad.left + pad.right;
+  const size_t plane = (size_t)h * w, out_floats = (size_t)ph * pw;
+  printf("labelprop module (stride %d, top %d, window %d): memory of T frames (0..T-1), query "
+         "frame T; median of %d, ms\n",
+         o.stride, o.top_k, o.window, REPEATS);
+  printf("  %4s %8s %-8s %10s %10s %10s %10s %9s %14s %12s\n", "T", "M", "path", "encode",
+         "segment", "memorize", "frames/s", "speedup", "max|dp| vs k", "bit-equal");
+  static const int sizes[] = {1, 5, 10, 20};
+  float *out[2] = {malloc(out_floats * sizeof(float)), malloc(out_floats * sizeof(float))};
+  float *masks = malloc(plane * sizeof(float));
+  mv_status s = out[0] && out[1] && masks ? MV_OK : MV_E_MEMORY;
+  for (int si = 0; s == MV_OK && si < 4; si++) {
+    const int T = sizes[si];
+    double segment_ms[2] = {0, 0};
+    for (int host = 0; s == MV_OK && host < paths; host++) {
+      mv_memory_set_host_ops(host);
+      mv_propagator prop;
+      mv_memory memory;
+      memset(&memory, 0, sizeof memory);
+      s = mv_propagator_labelprop(&o, &prop);
+      if (s != MV_OK) break;
+      double t_enc[REPEATS], t_seg[REPEATS], t_mem[REPEATS];
+      for (int t = 0; s == MV_OK && t < T; t++) {
+        mv_tensor m = {0}, key = {0}, value = {0};
+        for (size_t i = 0; i < plane; i++) masks[i] = truth[(size_t)t * plane + i] ? 1.0f : 0.0f;
+        s = mv_preprocess_masks(masks, 1, h, w, pad, &m);
+        double t0 = bench_now();
+        if (s == MV_OK) s = prop.ops->memorize(prop.self, &f->image[t], &m, &key, &value);
+        if (s == MV_OK) s = mv_runtime_finish();
+        if (t < REPEATS) t_mem[t] = (bench_now() - t0) * 1e3;
+        if (s == MV_OK && t == 0) {
+          s = mv_tensor_new(&memory.keys, key.n, key.c, T, key.h * key.w);
+          if (s == MV_OK) s = mv_tensor_new(&memory.values, value.n, value.c, T, value.h * value.w);
+        }
+        if (s == MV_OK) s = mv_memory_store(&memory, t, &key, &value);
+        memory.frames = t + 1;
+        mv_tensor_free(&m);
+        mv_tensor_free(&key);
+        mv_tensor_free(&value);
+      }
+      for (int t = T; t < REPEATS; t++) t_mem[t] = t_mem[0];
+      for (int r = -1; s == MV_OK && r < REPEATS; r++) { /* r = -1: warm-up */
+        void *query = NULL;
+        size_t bytes = 0;
+        mv_tensor prob = {0};
+        double t0 = bench_now();
+        s = prop.ops->encode_query(prop.self, &f->image[T], &query, &bytes);
+        if (s == MV_OK) s = mv_runtime_finish();
+        double t1 = bench_now();
+        if (s == MV_OK) s = prop.ops->segment(prop.self, query, &memory, &prob);
+        if (s == MV_OK) s = mv_runtime_finish();
+        double t2 = bench_now();
+        if (r >= 0) {
+          t_enc[r] = (t1 - t0) * 1e3;
+          t_seg[r] = (t2 - t1) * 1e3;
+        }
+        if (s == MV_OK && r == REPEATS - 1) s = mv_tensor_download(&prob, out[host]);
+        if (query) prop.ops->free_query(prop.self, query);
+        mv_tensor_free(&prob);
+      }
+      mv_tensor_free(&memory.keys);
+      mv_tensor_free(&memory.values);
+      prop.ops->destroy(prop.self);
+      if (s != MV_OK) break;
+      double enc = median(t_enc, REPEATS), seg = median(t_seg, REPEATS),
+             mem = median(t_mem, REPEATS);
+      segment_ms[host] = seg;
+      char speed[16] = "", diff[32] = "", equal[32] = "";
+      if (host) {
+        size_t same = 0;
+        for (size_t i = 0; i < out_floats; i++) same += out[0][i] == out[1][i];
+        snprintf(speed, sizeof speed, "%.1fx", segment_ms[0] / seg);
+        snprintf(diff, sizeof diff, "%.2e", mv_max_abs_diff(out[0], out[1], out_floats));
+        snprintf(equal, sizeof equal, "%.2f %%", 100.0 * same / out_floats);
+      }
+      printf("  %4d %8zu %-8s %10.2f %10.2f %10.2f %10.2f %9s %14s %12s\n", T,
+             (size_t)T * (ph / o.stride) * (pw / o.stride), path_name(host), enc, seg, mem,
+             1000.0 / (enc + seg + mem), speed, diff, equal);
+      fflush(stdout);
+    }
+  }
+  mv_memory_set_host_ops(-1);
+  free(out[0]);
+  free(out[1]);
+  free(masks);
   return s;
 }
 
@@ -85,10 +307,10 @@ int bench_labelprop(int argc, char **argv) {
   size_t plane = (size_t)h * w;
   bench_frames f = {{{0}}};
   mv_padding pad = mv_padding_for(h, w, 16);
-  uint8_t *truth = malloc(FRAMES * plane);
+  uint8_t *truth = malloc(SEG_FRAMES * plane);
   float *mask = calloc(2 * plane, sizeof(float));
   if (!truth || !mask) s = MV_E_MEMORY;
-  for (int t = 0; s == MV_OK && t < FRAMES; t++) {
+  for (int t = 0; s == MV_OK && t < SEG_FRAMES; t++) {
     const uint8_t *rgb = NULL;
     char name[64];
     snprintf(name, sizeof name, "data/davis2016/Annotations/480p/libby/%05d.png", t);
@@ -97,12 +319,13 @@ int bench_labelprop(int argc, char **argv) {
     if (s == MV_OK) s = mv_mask_read_labels(mv_shared_path(name), w, h, truth + t * plane);
   }
   for (size_t i = 0; s == MV_OK && i < plane; i++) mask[(truth[i] != 0) * plane + i] = 1.0f;
-  const int strides[2] = {8, 4};
-  for (int i = 0; s == MV_OK && i < 2; i++) {
-    s = run_stride(strides[i], 3, &f, truth, h, w, mask);
-    if (s == MV_OK) s = run_stride(strides[i], FRAMES, &f, truth, h, w, mask);
-  }
-  for (int t = 0; t < FRAMES; t++) mv_tensor_free(&f.image[t]);
+  const int paths = host_available() ? 2 : 1;
+  if (s == MV_OK && paths == 1)
+    printf("(the device has no host memory: kernels only)\n");
+  if (s == MV_OK) s = bench_module(&f, truth, h, w, paths);
+  if (s == MV_OK) s = bench_engine(&f, truth, h, w, mask, paths);
+  if (s == MV_OK) s = bench_growing(&f, truth, h, w, mask, paths);
+  for (int t = 0; t < SEG_FRAMES; t++) mv_tensor_free(&f.image[t]);
   free(truth);
   free(mask);
   mv_video_close(video);
