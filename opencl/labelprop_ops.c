@@ -507,50 +507,149 @@ typedef struct keys_job {
   float colour_weight, position_weight, scale;
 } keys_job;
 
-/* One row of cells; the kernel's expressions in its order (ISO C mode: no
+/* Writes cell (cx, cy)'s key from its features f[0..4] (the kernel's tail). */
+static void store_key(const keys_job *job, size_t cells, size_t cell, float *f) {
+  if (!job->memory_form) {
+    f[5] = 1.0f;
+    for (int c = 0; c < 6; c++) job->out[(size_t)c * cells + cell] = job->scale * f[c];
+    return;
+  }
+  float norm = 0.0f;
+  for (int c = 0; c < 5; c++) norm += f[c] * f[c];
+  f[5] = -0.5f * norm;
+  for (int i = 0; i < job->copies; i++)
+    for (int c = 0; c < 6; c++) job->out[((size_t)i * 6 + c) * cells + cell] = f[c];
+}
+
+static const float image_mean[3] = {0.485f, 0.456f, 0.406f};
+static const float image_stdev[3] = {0.229f, 0.224f, 0.225f};
+
+/* One cell; the kernel's expressions in its order (ISO C mode: no
  * contraction, as the kernel's FP_CONTRACT OFF). */
+static void key_cell(const keys_job *job, int cx, int cy) {
+  const int stride = job->stride, w = job->width / stride, h = job->height / stride;
+  const size_t plane = (size_t)job->height * job->width;
+  float sum[3] = {0.0f, 0.0f, 0.0f};
+  for (int dy = 0; dy < stride; dy++)
+    for (int dx = 0; dx < stride; dx++) {
+      const size_t p = (size_t)(cy * stride + dy) * job->width + (size_t)(cx * stride + dx);
+      for (int c = 0; c < 3; c++) {
+        float v = job->image[(size_t)c * plane + p] * image_stdev[c] + image_mean[c];
+        v = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+        sum[c] += srgb_linear[(int)(v * 255.0f + 0.5f)];
+      }
+    }
+  const float n = (float)(stride * stride);
+  const float r = sum[0] / n, g = sum[1] / n, b = sum[2] / n;
+  const float x = (0.4124564f * r + 0.3575761f * g + 0.1804375f * b) / 0.95047f;
+  const float y = 0.2126729f * r + 0.7151522f * g + 0.0721750f * b;
+  const float z = (0.0193339f * r + 0.1191920f * g + 0.9503041f * b) / 1.08883f;
+  const float fx = lab_f(x), fy = lab_f(y), fz = lab_f(z);
+  float f[6];
+  f[0] = job->colour_weight * (116.0f * fy - 16.0f);
+  f[1] = job->colour_weight * (500.0f * (fx - fy));
+  f[2] = job->colour_weight * (200.0f * (fy - fz));
+  f[3] = job->position_weight * ((float)cy - 0.5f * (float)(h - 1));
+  f[4] = job->position_weight * ((float)cx - 0.5f * (float)(w - 1));
+  store_key(job, (size_t)h * w, (size_t)cy * w + cx, f);
+}
+
+#if LP_X86
+/* cbrt of 4 doubles in (0, 2), to about 1e-15: a bit-trick guess of
+ * t^(-1/3), five Newton steps on it (no division), then y = t r^2 and one
+ * Newton step on y. Rounded to float this equals (float)cbrt((double)t)
+ * for every float in [0.00885, 1.3] (checked exhaustively), i.e. lab_f. */
+__attribute__((target("avx2,fma"))) static __m256d cbrt4(__m256d t) {
+  const __m128 third = _mm_mul_ps(_mm_cvtepi32_ps(_mm_castps_si128(_mm256_cvtpd_ps(t))),
+                                  _mm_set1_ps(1.0f / 3.0f));
+  const __m128i guess = _mm_sub_epi32(_mm_set1_epi32(0x54A2FA8C), _mm_cvttps_epi32(third));
+  __m256d r = _mm256_cvtps_pd(_mm_castsi128_ps(guess));
+  const __m256d four = _mm256_set1_pd(4.0), third_d = _mm256_set1_pd(1.0 / 3.0);
+  for (int i = 0; i < 5; i++) {
+    const __m256d r3 = _mm256_mul_pd(_mm256_mul_pd(r, r), r);
+    r = _mm256_mul_pd(_mm256_mul_pd(r, _mm256_fnmadd_pd(t, r3, four)), third_d);
+  }
+  const __m256d r2 = _mm256_mul_pd(r, r), y = _mm256_mul_pd(t, r2);
+  return _mm256_sub_pd(y, _mm256_mul_pd(_mm256_fmsub_pd(_mm256_mul_pd(y, y), y, t),
+                                        _mm256_mul_pd(r2, third_d)));
+}
+
+/* lab_f of 8 floats. */
+__attribute__((target("avx2,fma"))) static __m256 lab_f8(__m256 t) {
+  const float d = 6.0f / 29.0f;
+  const __m256 cube = _mm256_set1_ps(d * d * d);
+  const __m256 linear = _mm256_add_ps(_mm256_div_ps(t, _mm256_set1_ps(3.0f * d * d)),
+                                      _mm256_set1_ps(4.0f / 29.0f));
+  const __m256 root = _mm256_set_m128(_mm256_cvtpd_ps(cbrt4(_mm256_cvtps_pd(_mm256_extractf128_ps(t, 1)))),
+                                      _mm256_cvtpd_ps(cbrt4(_mm256_cvtps_pd(_mm256_castps256_ps128(t)))));
+  return _mm256_blendv_ps(linear, root, _mm256_cmp_ps(t, cube, _CMP_GT_OQ));
+}
+
+#define MUL _mm256_mul_ps
+#define ADD _mm256_add_ps
+#define SUB _mm256_sub_ps
+#define SET _mm256_set1_ps
+
+/* Cells cx0 .. cx0+7 of row cy, one per lane: the same operations as
+ * key_cell in the same order (no fused multiply-adds). */
+__attribute__((target("avx2,fma"))) static void key_cells8(const keys_job *job, int cx0, int cy) {
+  const int stride = job->stride, w = job->width / stride, h = job->height / stride;
+  const size_t plane = (size_t)job->height * job->width;
+  const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                           _mm256_set1_epi32(stride));
+  __m256 sum[3] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  for (int dy = 0; dy < stride; dy++) {
+    const float *row = job->image + (size_t)(cy * stride + dy) * job->width + (size_t)cx0 * stride;
+    for (int dx = 0; dx < stride; dx++) {
+      const __m256i at = _mm256_add_epi32(lanes, _mm256_set1_epi32(dx));
+      for (int c = 0; c < 3; c++) {
+        __m256 v = _mm256_i32gather_ps(row + (size_t)c * plane, at, 4);
+        v = ADD(MUL(v, SET(image_stdev[c])), SET(image_mean[c]));
+        v = _mm256_min_ps(_mm256_max_ps(v, _mm256_setzero_ps()), SET(1.0f));
+        const __m256i level = _mm256_cvttps_epi32(ADD(MUL(v, SET(255.0f)), SET(0.5f)));
+        sum[c] = ADD(sum[c], _mm256_i32gather_ps(srgb_linear, level, 4));
+      }
+    }
+  }
+  const __m256 n = SET((float)(stride * stride));
+  const __m256 r = _mm256_div_ps(sum[0], n), g = _mm256_div_ps(sum[1], n),
+               b = _mm256_div_ps(sum[2], n);
+  const __m256 x = _mm256_div_ps(
+      ADD(ADD(MUL(SET(0.4124564f), r), MUL(SET(0.3575761f), g)), MUL(SET(0.1804375f), b)),
+      SET(0.95047f));
+  const __m256 y =
+      ADD(ADD(MUL(SET(0.2126729f), r), MUL(SET(0.7151522f), g)), MUL(SET(0.0721750f), b));
+  const __m256 z = _mm256_div_ps(
+      ADD(ADD(MUL(SET(0.0193339f), r), MUL(SET(0.1191920f), g)), MUL(SET(0.9503041f), b)),
+      SET(1.08883f));
+  const __m256 fx = lab_f8(x), fy = lab_f8(y), fz = lab_f8(z);
+  float f[6][8];
+  _mm256_storeu_ps(f[0], MUL(SET(job->colour_weight), SUB(MUL(SET(116.0f), fy), SET(16.0f))));
+  _mm256_storeu_ps(f[1], MUL(SET(job->colour_weight), MUL(SET(500.0f), SUB(fx, fy))));
+  _mm256_storeu_ps(f[2], MUL(SET(job->colour_weight), MUL(SET(200.0f), SUB(fy, fz))));
+  for (int l = 0; l < 8; l++) {
+    float cell_f[6] = {f[0][l], f[1][l], f[2][l],
+                       job->position_weight * ((float)cy - 0.5f * (float)(h - 1)),
+                       job->position_weight * ((float)(cx0 + l) - 0.5f * (float)(w - 1)), 0.0f};
+    store_key(job, (size_t)h * w, (size_t)cy * w + cx0 + l, cell_f);
+  }
+}
+#undef MUL
+#undef ADD
+#undef SUB
+#undef SET
+#endif
+
 static void keys_row(void *context, int cy, int worker) {
   (void)worker;
   const keys_job *job = context;
-  const int stride = job->stride, w = job->width / stride, h = job->height / stride;
-  const float mean[3] = {0.485f, 0.456f, 0.406f};
-  const float stdev[3] = {0.229f, 0.224f, 0.225f};
-  const size_t plane = (size_t)job->height * job->width, cells = (size_t)h * w;
-  for (int cx = 0; cx < w; cx++) {
-    float sum[3] = {0.0f, 0.0f, 0.0f};
-    for (int dy = 0; dy < stride; dy++)
-      for (int dx = 0; dx < stride; dx++) {
-        const size_t p = (size_t)(cy * stride + dy) * job->width + (size_t)(cx * stride + dx);
-        for (int c = 0; c < 3; c++) {
-          float v = job->image[(size_t)c * plane + p] * stdev[c] + mean[c];
-          v = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
-          sum[c] += srgb_linear[(int)(v * 255.0f + 0.5f)];
-        }
-      }
-    const float n = (float)(stride * stride);
-    const float r = sum[0] / n, g = sum[1] / n, b = sum[2] / n;
-    const float x = (0.4124564f * r + 0.3575761f * g + 0.1804375f * b) / 0.95047f;
-    const float y = 0.2126729f * r + 0.7151522f * g + 0.0721750f * b;
-    const float z = (0.0193339f * r + 0.1191920f * g + 0.9503041f * b) / 1.08883f;
-    const float fx = lab_f(x), fy = lab_f(y), fz = lab_f(z);
-    float f[6];
-    f[0] = job->colour_weight * (116.0f * fy - 16.0f);
-    f[1] = job->colour_weight * (500.0f * (fx - fy));
-    f[2] = job->colour_weight * (200.0f * (fy - fz));
-    f[3] = job->position_weight * ((float)cy - 0.5f * (float)(h - 1));
-    f[4] = job->position_weight * ((float)cx - 0.5f * (float)(w - 1));
-    const size_t cell = (size_t)cy * w + cx;
-    if (!job->memory_form) {
-      f[5] = 1.0f;
-      for (int c = 0; c < 6; c++) job->out[(size_t)c * cells + cell] = job->scale * f[c];
-      continue;
-    }
-    float norm = 0.0f;
-    for (int c = 0; c < 5; c++) norm += f[c] * f[c];
-    f[5] = -0.5f * norm;
-    for (int i = 0; i < job->copies; i++)
-      for (int c = 0; c < 6; c++) job->out[((size_t)i * 6 + c) * cells + cell] = f[c];
-  }
+  const int w = job->width / job->stride;
+  int cx = 0;
+#if LP_X86
+  if (have_avx2_fma())
+    for (; cx + 8 <= w; cx += 8) key_cells8(job, cx, cy);
+#endif
+  for (; cx < w; cx++) key_cell(job, cx, cy);
 }
 
 mv_status mv_labelprop_keys_host(const mv_tensor *image, int stride, float colour_weight,

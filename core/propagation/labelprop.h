@@ -37,7 +37,16 @@
  * weight 0 either way, and the compact order keeps the memory's order for
  * ties), at (tile + 2 window)^2 instead of h*w affinities per query and
  * memory frame. top_k is reduced to the memory size (M, or a tile's
- * compact M) when the memory holds fewer positions. */
+ * compact M) when the memory holds fewer positions.
+ *
+ * Host paths: where the operators run on the host (mv_memory_host_ops: the
+ * host engine on a CPU device with host memory, i.e. PoCL) the keys and the
+ * read run on the host instead (opencl/labelprop_ops.h): the keys bit for
+ * bit the kernel's, and one fused pass per query cell over its window of
+ * every memory frame (the same affinities as the GEMM rounds them, the
+ * same kept set, order and weights but for the exponential's last bit; no
+ * affinity matrix; `tile` does not apply), at a cost linear in the memory
+ * frames. GPUs keep the kernels. */
 #ifndef MV_LABELPROP_H
 #define MV_LABELPROP_H
 
