@@ -505,6 +505,8 @@ typedef struct keys_job {
   float *out;
   int height, width, stride, memory_form, copies;
   float colour_weight, position_weight, scale;
+  int *levels[MAX_WORKERS]; /* 3 x stride x width sRGB levels per worker */
+  float *sums[MAX_WORKERS]; /* 3 x cells per row */
 } keys_job;
 
 /* Writes cell (cx, cy)'s key from its features f[0..4] (the kernel's tail). */
@@ -590,30 +592,37 @@ __attribute__((target("avx2,fma"))) static __m256 lab_f8(__m256 t) {
 #define SUB _mm256_sub_ps
 #define SET _mm256_set1_ps
 
-/* Cells cx0 .. cx0+7 of row cy, one per lane: the same operations as
- * key_cell in the same order (no fused multiply-adds). */
-__attribute__((target("avx2,fma"))) static void key_cells8(const keys_job *job, int cx0, int cy) {
-  const int stride = job->stride, w = job->width / stride, h = job->height / stride;
-  const size_t plane = (size_t)job->height * job->width;
-  const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                           _mm256_set1_epi32(stride));
-  __m256 sum[3] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-  for (int dy = 0; dy < stride; dy++) {
-    const float *row = job->image + (size_t)(cy * stride + dy) * job->width + (size_t)cx0 * stride;
-    for (int dx = 0; dx < stride; dx++) {
-      const __m256i at = _mm256_add_epi32(lanes, _mm256_set1_epi32(dx));
-      for (int c = 0; c < 3; c++) {
-        __m256 v = _mm256_i32gather_ps(row + (size_t)c * plane, at, 4);
-        v = ADD(MUL(v, SET(image_stdev[c])), SET(image_mean[c]));
-        v = _mm256_min_ps(_mm256_max_ps(v, _mm256_setzero_ps()), SET(1.0f));
-        const __m256i level = _mm256_cvttps_epi32(ADD(MUL(v, SET(255.0f)), SET(0.5f)));
-        sum[c] = ADD(sum[c], _mm256_i32gather_ps(srgb_linear, level, 4));
-      }
-    }
+/* The sRGB levels of one image row (the kernel's index: the
+ * un-normalised value, clamped, times 255 plus 0.5, truncated), 8 pixels
+ * per vector. */
+__attribute__((target("avx2,fma"))) static void row_levels8(const float *row, int width, int c,
+                                                            int *level) {
+  const __m256 stdev = _mm256_set1_ps(image_stdev[c]), mean = _mm256_set1_ps(image_mean[c]);
+  int x = 0;
+  for (; x + 8 <= width; x += 8) {
+    __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(row + x), stdev), mean);
+    v = _mm256_min_ps(_mm256_max_ps(v, _mm256_setzero_ps()), _mm256_set1_ps(1.0f));
+    _mm256_storeu_si256((__m256i *)(level + x),
+                        _mm256_cvttps_epi32(_mm256_add_ps(_mm256_mul_ps(v, _mm256_set1_ps(255.0f)),
+                                                          _mm256_set1_ps(0.5f))));
   }
+  for (; x < width; x++) {
+    float v = row[x] * image_stdev[c] + image_mean[c];
+    v = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+    level[x] = (int)(v * 255.0f + 0.5f);
+  }
+}
+
+/* Cells cx0 .. cx0+7 of row cy from their summed linear RGB (sum[c][cx]),
+ * one per lane: the same operations as key_cell in the same order (no
+ * fused multiply-adds). */
+__attribute__((target("avx2,fma"))) static void key_cells8(const keys_job *job, int cx0, int cy,
+                                                           float *const sum[3]) {
+  const int stride = job->stride, w = job->width / stride, h = job->height / stride;
   const __m256 n = SET((float)(stride * stride));
-  const __m256 r = _mm256_div_ps(sum[0], n), g = _mm256_div_ps(sum[1], n),
-               b = _mm256_div_ps(sum[2], n);
+  const __m256 r = _mm256_div_ps(_mm256_loadu_ps(sum[0] + cx0), n),
+               g = _mm256_div_ps(_mm256_loadu_ps(sum[1] + cx0), n),
+               b = _mm256_div_ps(_mm256_loadu_ps(sum[2] + cx0), n);
   const __m256 x = _mm256_div_ps(
       ADD(ADD(MUL(SET(0.4124564f), r), MUL(SET(0.3575761f), g)), MUL(SET(0.1804375f), b)),
       SET(0.95047f));
@@ -623,16 +632,27 @@ __attribute__((target("avx2,fma"))) static void key_cells8(const keys_job *job, 
       ADD(ADD(MUL(SET(0.0193339f), r), MUL(SET(0.1191920f), g)), MUL(SET(0.9503041f), b)),
       SET(1.08883f));
   const __m256 fx = lab_f8(x), fy = lab_f8(y), fz = lab_f8(z);
-  float f[6][8];
-  _mm256_storeu_ps(f[0], MUL(SET(job->colour_weight), SUB(MUL(SET(116.0f), fy), SET(16.0f))));
-  _mm256_storeu_ps(f[1], MUL(SET(job->colour_weight), MUL(SET(500.0f), SUB(fx, fy))));
-  _mm256_storeu_ps(f[2], MUL(SET(job->colour_weight), MUL(SET(200.0f), SUB(fy, fz))));
-  for (int l = 0; l < 8; l++) {
-    float cell_f[6] = {f[0][l], f[1][l], f[2][l],
-                       job->position_weight * ((float)cy - 0.5f * (float)(h - 1)),
-                       job->position_weight * ((float)(cx0 + l) - 0.5f * (float)(w - 1)), 0.0f};
-    store_key(job, (size_t)h * w, (size_t)cy * w + cx0 + l, cell_f);
+  __m256 f[6];
+  f[0] = MUL(SET(job->colour_weight), SUB(MUL(SET(116.0f), fy), SET(16.0f)));
+  f[1] = MUL(SET(job->colour_weight), MUL(SET(500.0f), SUB(fx, fy)));
+  f[2] = MUL(SET(job->colour_weight), MUL(SET(200.0f), SUB(fy, fz)));
+  f[3] = SET(job->position_weight * ((float)cy - 0.5f * (float)(h - 1)));
+  const __m256 cx = _mm256_cvtepi32_ps(
+      _mm256_add_epi32(_mm256_set1_epi32(cx0), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+  f[4] = MUL(SET(job->position_weight), SUB(cx, SET(0.5f * (float)(w - 1))));
+  const size_t cells = (size_t)h * w, cell = (size_t)cy * w + cx0;
+  if (!job->memory_form) {
+    f[5] = SET(1.0f);
+    for (int c = 0; c < 6; c++)
+      _mm256_storeu_ps(job->out + (size_t)c * cells + cell, MUL(SET(job->scale), f[c]));
+    return;
   }
+  __m256 norm = MUL(f[0], f[0]); /* 0 + f0^2, exactly */
+  for (int c = 1; c < 5; c++) norm = ADD(norm, MUL(f[c], f[c]));
+  f[5] = MUL(SET(-0.5f), norm);
+  for (int i = 0; i < job->copies; i++)
+    for (int c = 0; c < 6; c++)
+      _mm256_storeu_ps(job->out + ((size_t)i * 6 + c) * cells + cell, f[c]);
 }
 #undef MUL
 #undef ADD
@@ -641,13 +661,31 @@ __attribute__((target("avx2,fma"))) static void key_cells8(const keys_job *job, 
 #endif
 
 static void keys_row(void *context, int cy, int worker) {
-  (void)worker;
   const keys_job *job = context;
-  const int w = job->width / job->stride;
+  const int stride = job->stride, w = job->width / stride;
   int cx = 0;
 #if LP_X86
-  if (have_avx2_fma())
-    for (; cx + 8 <= w; cx += 8) key_cells8(job, cx, cy);
+  int *level = job->levels[worker];
+  if (have_avx2_fma() && level) {
+    /* The sRGB levels of the cell row's pixel rows, then each cell's sums in
+     * the kernel's order (rows, then columns), then 8 cells per vector. */
+    const size_t plane = (size_t)job->height * job->width;
+    float *sum[3] = {job->sums[worker], job->sums[worker] + w, job->sums[worker] + 2 * w};
+    for (int c = 0; c < 3; c++)
+      for (int dy = 0; dy < stride; dy++)
+        row_levels8(job->image + (size_t)c * plane + (size_t)(cy * stride + dy) * job->width,
+                    job->width, c, level + ((size_t)c * stride + dy) * job->width);
+    for (int x = 0; x < w; x++)
+      for (int c = 0; c < 3; c++) {
+        float acc = 0.0f;
+        for (int dy = 0; dy < stride; dy++) {
+          const int *l = level + ((size_t)c * stride + dy) * job->width + (size_t)x * stride;
+          for (int dx = 0; dx < stride; dx++) acc += srgb_linear[l[dx]];
+        }
+        sum[c][x] = acc;
+      }
+    for (; cx + 8 <= w; cx += 8) key_cells8(job, cx, cy, sum);
+  }
 #endif
   for (; cx < w; cx++) key_cell(job, cx, cy);
 }
@@ -664,8 +702,24 @@ mv_status mv_labelprop_keys_host(const mv_tensor *image, int stride, float colou
   int allocated = 0;
   MV_TRY(mv_tensor_prepare(out, copies, CK, image->h / stride, image->w / stride, fn, "out",
                            &allocated));
-  keys_job job = {NULL, NULL, image->h, image->w, stride, memory_form, copies,
-                  colour_weight, position_weight, scale};
+  keys_job job;
+  memset(&job, 0, sizeof job);
+  job.height = image->h, job.width = image->w, job.stride = stride;
+  job.memory_form = memory_form, job.copies = copies;
+  job.colour_weight = colour_weight, job.position_weight = position_weight, job.scale = scale;
+  int workers = mv_host_workers();
+  if (workers > MAX_WORKERS) workers = MAX_WORKERS;
+  /* Scratch of the vector path (without it, the cell-by-cell path runs). */
+  for (int i = 0; i < workers; i++) {
+    job.levels[i] = malloc((size_t)3 * stride * image->w * sizeof(int));
+    job.sums[i] = malloc((size_t)3 * (image->w / stride) * sizeof(float));
+    if (!job.levels[i] || !job.sums[i]) {
+      free(job.levels[i]);
+      free(job.sums[i]);
+      job.levels[i] = NULL;
+      job.sums[i] = NULL;
+    }
+  }
   mv_host_map map;
   mv_host_map_init(&map);
   mv_status s = mv_host_map_add(&map, image->buffer, image->offset, mv_tensor_numel(image), 0);
@@ -676,6 +730,10 @@ mv_status mv_labelprop_keys_host(const mv_tensor *image, int stride, float colou
     job.out = mv_host_map_ptr(&map, out->buffer, out->offset);
     mv_host_parallel(image->h / stride, keys_row, &job);
     s = mv_host_map_end(&map);
+  }
+  for (int i = 0; i < workers; i++) {
+    free(job.levels[i]);
+    free(job.sums[i]);
   }
   if (s != MV_OK && allocated) mv_tensor_free(out);
   return s;
