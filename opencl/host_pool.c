@@ -99,3 +99,18 @@ int mv_host_blas_threads(int threads) {
   if (threads > 0 && threads != previous) openblas_set_num_threads(threads);
   return previous;
 }
+
+int mv_host_has_avx2_fma(void) {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  static atomic_int cached = -1;
+  int known = atomic_load(&cached);
+  if (known < 0) {
+    __builtin_cpu_init();
+    known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    atomic_store(&cached, known);
+  }
+  return known;
+#else
+  return 0;
+#endif
+}

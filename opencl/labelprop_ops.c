@@ -48,19 +48,6 @@ typedef struct lp_job {
   float *acc[MAX_WORKERS];
 } lp_job;
 
-static int have_avx2_fma(void) {
-#if LP_X86
-  static int cached = -1;
-  if (cached < 0) {
-    __builtin_cpu_init();
-    cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }
-  return cached;
-#else
-  return 0;
-#endif
-}
-
 /* The window of a query cell, clipped to the frame: `rows` rows (frame by
  * frame, rowbase[row] = t * plane + y * w, shared by the row of queries)
  * of columns x0 .. x0 + cols - 1. Buffered as `main_cols` columns of every
@@ -390,7 +377,7 @@ static void read_row(void *context, int qy, int worker) {
   float *aff = job->aff[worker], *weights = job->weights[worker], *acc = job->acc[worker];
   mkey *cand = job->cand[worker];
   unsigned *rowbase = job->rowbase[worker];
-  const int avx2 = have_avx2_fma();
+  const int avx2 = mv_host_has_avx2_fma();
   const size_t stride = job->count_max + SLACK;
   const int y0 = qy - job->radius < 0 ? 0 : qy - job->radius;
   const int y1 = qy + job->radius > job->h - 1 ? job->h - 1 : qy + job->radius;
@@ -666,7 +653,7 @@ static void keys_row(void *context, int cy, int worker) {
   int cx = 0;
 #if LP_X86
   int *level = job->levels[worker];
-  if (have_avx2_fma() && level) {
+  if (mv_host_has_avx2_fma() && level) {
     /* The sRGB levels of the cell row's pixel rows, then each cell's sums in
      * the kernel's order (rows, then columns), then 8 cells per vector. */
     const size_t plane = (size_t)job->height * job->width;

@@ -236,12 +236,11 @@ __attribute__((target("avx2"))) static void network_sort_desc(mkey *a, size_t n)
 }
 #endif
 
-static int have_avx2(void);
 
 /* Sorts a[0, n) in decreasing order; tmp holds n keys. */
 static void sort_small_desc(mkey *a, size_t n, mkey *tmp) {
 #if MR_X86
-  if (n <= NETWORK_MAX && have_avx2()) {
+  if (n <= NETWORK_MAX && mv_host_has_avx2_fma()) {
     network_sort_desc(a, n);
     return;
   }
@@ -419,19 +418,6 @@ __attribute__((target("avx2"))) static size_t filter_row_avx2(const float *a, si
 }
 #endif
 
-static int have_avx2(void) {
-#if MR_X86
-  static int cached = -1;
-  if (cached < 0) {
-    __builtin_cpu_init();
-    cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }
-  return cached;
-#else
-  return 0;
-#endif
-}
-
 static void topk_task(void *context, int task, int worker) {
   topk_job *job = context;
   mkey *cand = job->scratch[worker];
@@ -443,7 +429,7 @@ static void topk_task(void *context, int task, int worker) {
     const float *a = job->aff + r * job->aff_ld;
     size_t count;
 #if MR_X86
-    if (have_avx2())
+    if (mv_host_has_avx2_fma())
       count = filter_row_avx2(a, job->m, k, cand, job->capacity);
     else
 #endif
@@ -628,7 +614,7 @@ mv_status mv_memory_gather_host(mv_matrix mem_value, int cv, size_t m, size_t n,
     job.weights = mv_host_map_ptr(&map, kept.weights.buffer, kept.weights.offset);
     job.out = mv_host_map_ptr(&map, readout.buffer, readout.offset);
 #if MR_X86
-    if (have_avx2())
+    if (mv_host_has_avx2_fma())
       mv_host_parallel((int)tasks, gather_task_fma, &job);
     else
 #endif

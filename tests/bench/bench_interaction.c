@@ -22,16 +22,6 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static double iou(const float *a, const uint8_t *b, size_t n) {
-  size_t inter = 0, uni = 0;
-  for (size_t i = 0; i < n; i++) {
-    int x = a[i] > 0.5f, y = b[i] != 0;
-    inter += x && y;
-    uni += x || y;
-  }
-  return uni ? (double)inter / uni : 1.0;
-}
-
 /* CPU seconds of the process, all threads (wall time overstates the cost on
  * a busy machine). */
 static double process_cpu(void) {
@@ -58,7 +48,7 @@ static mv_status time_row(const char *what, const mv_interaction_input *in, cons
     qsort(t, REPEATS, sizeof *t, cmp_double);
     qsort(c, REPEATS, sizeof *c, cmp_double);
     printf("%-44s %9.1f %9.1f %9.1f %8.4f\n", what, t[REPEATS / 2], t[0], c[REPEATS / 2],
-           iou(out, truth, (size_t)W * H));
+           mv_test_iou(out, truth, (size_t)W * H));
   }
   mv_interactor_destroy(&gc);
   free(out);
