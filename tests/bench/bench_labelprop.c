@@ -2,23 +2,27 @@
  * on the kernels and (on a CPU device with host memory) on the host paths
  * (opencl/labelprop_ops.h, opencl/memory_read.h), side by side in one run:
  *
- *  1. engine: frames/s of labelprop + linear fusion through the engine, one
- *     interaction on frame 0 (the ground truth) propagated over FRAMES frames
- *     with the official schedule (memory_every 5), for strides 8 and 4 (the
- *     default; stride 8 with the same pixel-scale position weight and
+ *  1. module: labelprop alone (stride 4) with a memory of T = 1, 5, 10, 20
+ *     frames (frames 0..T-1 and their ground truth), query frame T: ms of
+ *     encode_query, segment (wall and process CPU) and memorize, and the
+ *     largest difference and the bit-equal share of the two paths' outputs;
+ *  2. engine: frames/s of labelprop + linear fusion through the engine, one
+ *     interaction on frame 0 (the ground truth) propagated over FRAMES
+ *     frames with the official schedule (memory_every 5), for strides 8 and
+ *     4 (the default; stride 8 with the same pixel-scale position weight and
  *     window); the mean J of the propagated frames and the largest
  *     difference of the two paths' probabilities;
- *  2. engine with a growing memory (memory_every 1, SEG_FRAMES frames,
- *     stride 4): ms per frame where the memory holds 9..11 frames;
- *  3. the module alone (stride 4) with a memory of T = 1, 5, 10, 20 frames
- *     (frames 0..T-1 and their ground truth), query frame T: ms of
- *     encode_query, segment and memorize, and the largest difference of the
- *     two paths' outputs.
+ *  3. growing: the engine with memory_every 1 (SEG_FRAMES frames, stride 4):
+ *     ms per frame (wall and process CPU) where the memory holds 8..12
+ *     frames.
  * Frames are decoded and preprocessed before timing (the engine's source
- * hands out cached device copies). */
+ * hands out cached device copies). MIVOS_BENCH_LABELPROP=module,engine,
+ * growing runs only the parts named. Wall times on a shared machine move
+ * with its load; the process CPU times much less. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 #include "nets/preprocess.h"
@@ -67,16 +71,23 @@ static void options_for_stride(int stride, mv_labelprop_options *o) {
   o->stride = stride;
 }
 
-/* Progress timestamps (seconds) of each propagated frame. */
+/* CPU seconds of the whole process (all threads). */
+static double process_cpu(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Progress timestamps (wall and process CPU seconds) of each propagated frame. */
 typedef struct stamps {
-  double t[SEG_FRAMES + 1];
+  double t[SEG_FRAMES + 1], cpu[SEG_FRAMES + 1];
   int count;
 } stamps;
 
 static int stamp(void *user, int done, int total) {
   (void)total;
   stamps *s = user;
-  if (done <= SEG_FRAMES) s->t[done] = bench_now();
+  if (done <= SEG_FRAMES) s->t[done] = bench_now(), s->cpu[done] = process_cpu();
   s->count = done;
   return 0;
 }
@@ -103,6 +114,7 @@ static mv_status run_engine(int stride, int frames, int memory_every, bench_fram
   if (s == MV_OK) s = mv_engine_create(&config, prop, &fuser, cached_source, f, &engine);
   memset(r, 0, sizeof *r);
   r->stamps.t[0] = bench_now();
+  r->stamps.cpu[0] = process_cpu();
   if (s == MV_OK) s = mv_engine_interact(engine, 0, mask, stamp, &r->stamps);
   r->seconds = bench_now() - r->stamps.t[0];
   uint8_t *labels = malloc((size_t)h * w);
@@ -177,9 +189,10 @@ static mv_status bench_engine(bench_frames *f, const uint8_t *truth, int h, int 
 /* 2: a growing memory (every frame memorised), stride 4. */
 static mv_status bench_growing(bench_frames *f, const uint8_t *truth, int h, int w,
                                const float *mask, int paths) {
-  printf("engine, memory_every 1 (frame t reads t memory frames), stride 4, %d frames:\n",
+  printf("engine, memory_every 1 (frame t reads t memory frames), stride 4, %d frames; "
+         "medians over the frames that read 8..12 memory frames:\n",
          SEG_FRAMES);
-  printf("  %-8s %26s %10s %8s\n", "path", "ms/frame at 9..11 frames", "frames/s", "mean J");
+  printf("  %-8s %12s %10s %16s %8s\n", "path", "ms/frame", "frames/s", "cpu ms/frame", "mean J");
   mv_status s = MV_OK;
   for (int host = 0; s == MV_OK && host < paths; host++) {
     engine_result r;
@@ -187,10 +200,13 @@ static mv_status bench_growing(bench_frames *f, const uint8_t *truth, int h, int
     s = run_engine(4, SEG_FRAMES, 1, f, truth, h, w, mask, NULL, 0, &r);
     if (s != MV_OK) break;
     /* Propagated frame ti (done = ti) read ti memory frames. */
-    double ms[3];
-    for (int i = 0; i < 3; i++) ms[i] = 1000.0 * (r.stamps.t[9 + i] - r.stamps.t[8 + i]);
-    double m = median(ms, 3);
-    printf("  %-8s %26.1f %10.2f %8.4f\n", path_name(host), m, 1000.0 / m, r.mean_j);
+    double ms[5], cpu[5];
+    for (int i = 0; i < 5; i++) {
+      ms[i] = 1000.0 * (r.stamps.t[8 + i] - r.stamps.t[7 + i]);
+      cpu[i] = 1000.0 * (r.stamps.cpu[8 + i] - r.stamps.cpu[7 + i]);
+    }
+    double m = median(ms, 5), c = median(cpu, 5);
+    printf("  %-8s %12.1f %10.2f %16.1f %8.4f\n", path_name(host), m, 1000.0 / m, c, r.mean_j);
     fflush(stdout);
   }
   mv_memory_set_host_ops(-1);
@@ -207,8 +223,8 @@ static mv_status bench_module(bench_frames *f, const uint8_t *truth, int h, int 
   printf("labelprop module (stride %d, top %d, window %d): memory of T frames (0..T-1), query "
          "frame T; median of %d, ms\n",
          o.stride, o.top_k, o.window, REPEATS);
-  printf("  %4s %8s %-8s %10s %10s %10s %10s %9s %14s %12s\n", "T", "M", "path", "encode",
-         "segment", "memorize", "frames/s", "speedup", "max|dp| vs k", "bit-equal");
+  printf("  %4s %8s %-8s %10s %10s %10s %10s %10s %9s %14s %12s\n", "T", "M", "path", "encode",
+         "segment", "seg cpu", "memorize", "frames/s", "speedup", "max|dp| vs k", "bit-equal");
   static const int sizes[] = {1, 5, 10, 20};
   float *out[2] = {malloc(out_floats * sizeof(float)), malloc(out_floats * sizeof(float))};
   float *masks = malloc(plane * sizeof(float));
@@ -223,7 +239,7 @@ static mv_status bench_module(bench_frames *f, const uint8_t *truth, int h, int 
       memset(&memory, 0, sizeof memory);
       s = mv_propagator_labelprop(&o, &prop);
       if (s != MV_OK) break;
-      double t_enc[REPEATS], t_seg[REPEATS], t_mem[REPEATS];
+      double t_enc[REPEATS], t_seg[REPEATS], t_mem[REPEATS], c_seg[REPEATS];
       for (int t = 0; s == MV_OK && t < T; t++) {
         mv_tensor m = {0}, key = {0}, value = {0};
         for (size_t i = 0; i < plane; i++) masks[i] = truth[(size_t)t * plane + i] ? 1.0f : 0.0f;
@@ -250,13 +266,14 @@ static mv_status bench_module(bench_frames *f, const uint8_t *truth, int h, int 
         double t0 = bench_now();
         s = prop.ops->encode_query(prop.self, &f->image[T], &query, &bytes);
         if (s == MV_OK) s = mv_runtime_finish();
-        double t1 = bench_now();
+        double t1 = bench_now(), c1 = process_cpu();
         if (s == MV_OK) s = prop.ops->segment(prop.self, query, &memory, &prob);
         if (s == MV_OK) s = mv_runtime_finish();
-        double t2 = bench_now();
+        double t2 = bench_now(), c2 = process_cpu();
         if (r >= 0) {
           t_enc[r] = (t1 - t0) * 1e3;
           t_seg[r] = (t2 - t1) * 1e3;
+          c_seg[r] = (c2 - c1) * 1e3;
         }
         if (s == MV_OK && r == REPEATS - 1) s = mv_tensor_download(&prob, out[host]);
         if (query) prop.ops->free_query(prop.self, query);
@@ -267,7 +284,7 @@ static mv_status bench_module(bench_frames *f, const uint8_t *truth, int h, int 
       prop.ops->destroy(prop.self);
       if (s != MV_OK) break;
       double enc = median(t_enc, REPEATS), seg = median(t_seg, REPEATS),
-             mem = median(t_mem, REPEATS);
+             mem = median(t_mem, REPEATS), seg_cpu = median(c_seg, REPEATS);
       segment_ms[host] = seg;
       char speed[16] = "", diff[32] = "", equal[32] = "";
       if (host) {
@@ -277,9 +294,9 @@ static mv_status bench_module(bench_frames *f, const uint8_t *truth, int h, int 
         snprintf(diff, sizeof diff, "%.2e", mv_max_abs_diff(out[0], out[1], out_floats));
         snprintf(equal, sizeof equal, "%.2f %%", 100.0 * same / out_floats);
       }
-      printf("  %4d %8zu %-8s %10.2f %10.2f %10.2f %10.2f %9s %14s %12s\n", T,
-             (size_t)T * (ph / o.stride) * (pw / o.stride), path_name(host), enc, seg, mem,
-             1000.0 / (enc + seg + mem), speed, diff, equal);
+      printf("  %4d %8zu %-8s %10.2f %10.2f %10.2f %10.2f %10.2f %9s %14s %12s\n", T,
+             (size_t)T * (ph / o.stride) * (pw / o.stride), path_name(host), enc, seg, seg_cpu,
+             mem, 1000.0 / (enc + seg + mem), speed, diff, equal);
       fflush(stdout);
     }
   }
@@ -322,9 +339,14 @@ int bench_labelprop(int argc, char **argv) {
   const int paths = host_available() ? 2 : 1;
   if (s == MV_OK && paths == 1)
     printf("(the device has no host memory: kernels only)\n");
-  if (s == MV_OK) s = bench_module(&f, truth, h, w, paths);
-  if (s == MV_OK) s = bench_engine(&f, truth, h, w, mask, paths);
-  if (s == MV_OK) s = bench_growing(&f, truth, h, w, mask, paths);
+  /* MIVOS_BENCH_LABELPROP=module,engine,growing (any of them; default all). */
+  const char *parts = getenv("MIVOS_BENCH_LABELPROP");
+  if (parts && !parts[0]) parts = NULL;
+  if (s == MV_OK && (!parts || strstr(parts, "module"))) s = bench_module(&f, truth, h, w, paths);
+  if (s == MV_OK && (!parts || strstr(parts, "engine")))
+    s = bench_engine(&f, truth, h, w, mask, paths);
+  if (s == MV_OK && (!parts || strstr(parts, "growing")))
+    s = bench_growing(&f, truth, h, w, mask, paths);
   for (int t = 0; t < SEG_FRAMES; t++) mv_tensor_free(&f.image[t]);
   free(truth);
   free(mask);
