@@ -44,8 +44,8 @@ typedef struct lp_job {
   float *aff[MAX_WORKERS];    /* block x (count_max + SLACK) */
   mkey *cand[MAX_WORKERS];    /* count_max */
   unsigned *rowbase[MAX_WORKERS]; /* frames x (2r+1) */
-  float *weights[MAX_WORKERS];
-  float *acc[MAX_WORKERS];
+  float *weights[MAX_WORKERS];     /* block x top_k: the kept entries' weights */
+  unsigned *positions[MAX_WORKERS]; /* block x top_k: and memory positions */
 } lp_job;
 
 /* The window of a query cell, clipped to the frame: `rows` rows (frame by
@@ -347,25 +347,37 @@ static float choose_threshold(const float *aff, size_t n, size_t k, float half_n
   return d_hi < INFINITY ? half_norm - d_hi : -INFINITY;
 }
 
-/* acc[o] = sum over the kept of weight * value of object o, in kept order
- * with fused multiply-adds (as the gather kernel). */
-#define LP_GATHER_BODY(FMA)                                                   \
-  for (int o = 0; o < job->objects; o++) acc[o] = 0.0f;                       \
-  for (size_t j = 0; j < k; j++) {                                            \
-    const float *v = job->v + mv_memory_key_position(cand[j]);                \
-    for (int o = 0; o < job->objects; o++)                                    \
-      acc[o] = FMA(weights[j], v[o * job->object_stride], acc[o]);            \
+/* The readouts of a block's queries: for each, the sum over its kept
+ * entries of weight * value of each object, in kept order with fused
+ * multiply-adds (as the gather kernel); the block's queries in turn for
+ * each kept rank, so their independent chains overlap. kept[l] entries of
+ * positions / weights l * top_k .. */
+#define LP_GATHER_BODY(FMA)                                                            \
+  size_t most = 0;                                                                     \
+  for (int l = 0; l < count; l++) most = kept[l] > most ? kept[l] : most;              \
+  for (int o = 0; o < job->objects; o++) {                                             \
+    const float *v = job->v + (size_t)o * job->object_stride;                          \
+    float acc[BLOCK] = {0.0f};                                                         \
+    for (size_t j = 0; j < most; j++)                                                  \
+      for (int l = 0; l < count; l++)                                                  \
+        if (j < kept[l]) {                                                             \
+          const size_t at = (size_t)l * job->top_k + j;                                \
+          acc[l] = FMA(weights[at], v[positions[at]], acc[l]);                         \
+        }                                                                              \
+    for (int l = 0; l < count; l++) job->readout[(size_t)o * job->plane + n0 + l] = acc[l]; \
   }
 
-static void gather(const lp_job *job, const mkey *cand, const float *weights, size_t k,
-                   float *acc) {
+static void gather_block(const lp_job *job, int count, const size_t *kept,
+                         const unsigned *positions, const float *weights, size_t n0) {
   LP_GATHER_BODY(fmaf)
 }
 
 #if LP_X86
-__attribute__((target("avx2,fma"))) static void gather_fma(const lp_job *job, const mkey *cand,
-                                                           const float *weights, size_t k,
-                                                           float *acc) {
+__attribute__((target("avx2,fma"))) static void gather_block_fma(const lp_job *job, int count,
+                                                                 const size_t *kept,
+                                                                 const unsigned *positions,
+                                                                 const float *weights,
+                                                                 size_t n0) {
   LP_GATHER_BODY(__builtin_fmaf)
 }
 #endif
@@ -374,7 +386,9 @@ __attribute__((target("avx2,fma"))) static void gather_fma(const lp_job *job, co
  * query's threshold, candidates, selection, softmax and gather. */
 static void read_row(void *context, int qy, int worker) {
   lp_job *job = context;
-  float *aff = job->aff[worker], *weights = job->weights[worker], *acc = job->acc[worker];
+  float *aff = job->aff[worker], *weights = job->weights[worker];
+  unsigned *positions = job->positions[worker];
+  size_t kept[BLOCK];
   mkey *cand = job->cand[worker];
   unsigned *rowbase = job->rowbase[worker];
   const int avx2 = mv_host_has_avx2_fma();
@@ -426,17 +440,20 @@ static void read_row(void *context, int qy, int worker) {
 #endif
         found = filter_scalar(a, &win[l], rowbase, g, cand);
       mv_memory_select_keys(cand, found, k);
-      mv_memory_softmax_keys(cand, (int)k, weights);
-#if LP_X86
-      if (avx2)
-        gather_fma(job, cand, weights, k, acc);
-      else
-#endif
-        gather(job, cand, weights, k, acc);
-      for (int o = 0; o < job->objects; o++) job->readout[o * job->plane + n] = acc[o];
+      mv_memory_softmax_keys(cand, (int)k, weights + (size_t)l * job->top_k);
+      for (size_t j = 0; j < k; j++)
+        positions[(size_t)l * job->top_k + j] = mv_memory_key_position(cand[j]);
+      kept[l] = k;
       const float kth = mv_memory_key_value(cand[k - 1]);
       if (isfinite(kth) && half_norm - kth >= 0.0f) distance = half_norm - kth;
     }
+    const size_t n0 = (size_t)qy * job->w + qx0;
+#if LP_X86
+    if (avx2)
+      gather_block_fma(job, count, kept, positions, weights, n0);
+    else
+#endif
+      gather_block(job, count, kept, positions, weights, n0);
   }
 }
 
@@ -772,9 +789,9 @@ mv_status mv_labelprop_read_host(const mv_tensor *query_key, const mv_tensor *ke
     job.aff[i] = malloc((size_t)job.block * (job.count_max + SLACK) * sizeof(float));
     job.cand[i] = malloc(job.count_max * sizeof(mkey));
     job.rowbase[i] = malloc((size_t)frames * side_h * sizeof(unsigned));
-    job.weights[i] = malloc((size_t)top_k * sizeof(float));
-    job.acc[i] = malloc((size_t)objects * sizeof(float));
-    if (!job.aff[i] || !job.cand[i] || !job.rowbase[i] || !job.weights[i] || !job.acc[i])
+    job.weights[i] = malloc((size_t)BLOCK * top_k * sizeof(float));
+    job.positions[i] = malloc((size_t)BLOCK * top_k * sizeof(unsigned));
+    if (!job.aff[i] || !job.cand[i] || !job.rowbase[i] || !job.weights[i] || !job.positions[i])
       s = mv_fail(MV_E_MEMORY, "%s: out of host memory for %zu window entries", fn,
                   job.count_max);
   }
@@ -803,7 +820,7 @@ mv_status mv_labelprop_read_host(const mv_tensor *query_key, const mv_tensor *ke
     free(job.cand[i]);
     free(job.rowbase[i]);
     free(job.weights[i]);
-    free(job.acc[i]);
+    free(job.positions[i]);
   }
   if (s != MV_OK && allocated) mv_tensor_free(readout);
   return s;
