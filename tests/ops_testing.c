@@ -56,3 +56,13 @@ double compare(const char *what, const mv_tensor *t, const float *want) {
   free(got);
   return err;
 }
+
+int select_engine(mv_gemm_engine engine) {
+  if (engine == MV_GEMM_HOST && !mv_gemm_host_supported()) {
+    printf("gemm engine host: skipped (the device's buffers are not host memory)\n");
+    return 0;
+  }
+  if (!CHECK_OK(mv_gemm_set_engine(engine))) return 0;
+  engine_label = mv_gemm_engine_name(engine);
+  return 1;
+}

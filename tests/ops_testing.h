@@ -22,6 +22,9 @@ mv_tensor device(const float *host, int n, int c, int h, int w);
 mv_tensor poisoned(int n, int c, int h, int w);
 /* The GEMM engine the tests run with (named in messages). */
 extern const char *engine_label;
+/* Runs the tests that follow with GEMM engine `engine` (and names it in
+ * messages); 0, with a line saying why, when the device cannot run it. */
+int select_engine(mv_gemm_engine engine);
 /* Relative L2 error of t against want, checked < TOLERANCE. */
 double compare(const char *what, const mv_tensor *t, const float *want);
 

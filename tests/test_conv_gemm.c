@@ -571,12 +571,7 @@ int main(void) {
   /* The GEMM and conv tests with every engine the device has. */
   const mv_gemm_engine engines[2] = {MV_GEMM_CLBLAST, MV_GEMM_HOST};
   for (int e = 0; e < 2; e++) {
-    if (engines[e] == MV_GEMM_HOST && !mv_gemm_host_supported()) {
-      printf("gemm engine host: skipped (the device's buffers are not host memory)\n");
-      continue;
-    }
-    if (!CHECK_OK(mv_gemm_set_engine(engines[e]))) continue;
-    engine_label = mv_gemm_engine_name(engines[e]);
+    if (!select_engine(engines[e])) continue;
     printf("gemm engine %s\n", engine_label);
     test_gemm();
     test_conv();

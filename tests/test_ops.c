@@ -402,12 +402,7 @@ int main(void) {
   /* Every operator on the kernels (clblast) and on the host paths (host). */
   const mv_gemm_engine engines[2] = {MV_GEMM_CLBLAST, MV_GEMM_HOST};
   for (int e = 0; e < 2; e++) {
-    if (engines[e] == MV_GEMM_HOST && !mv_gemm_host_supported()) {
-      printf("gemm engine host: skipped (the device's buffers are not host memory)\n");
-      continue;
-    }
-    if (!CHECK_OK(mv_gemm_set_engine(engines[e]))) continue;
-    engine_label = mv_gemm_engine_name(engines[e]);
+    if (!select_engine(engines[e])) continue;
     CHECK(mv_ops_use_host() == (engines[e] == MV_GEMM_HOST), "host paths follow the engine (%s)",
           engine_label);
     printf("gemm engine %s: operators on the %s\n", engine_label,
