@@ -139,6 +139,15 @@ static mv_status run_engine(int stride, int frames, int memory_every, bench_fram
 
 static const char *path_name(int host) { return host ? "host" : "kernels"; }
 
+/* Selects a path for the next measurement, after a pause: the kernel
+ * path's GEMMs run in OpenBLAS, whose threads spin (yielding) for a while
+ * after each call; they would take CPU from the measurement that follows. */
+static void use_path(int host) {
+  mv_memory_set_host_ops(host);
+  struct timespec pause = {0, 300 * 1000 * 1000};
+  nanosleep(&pause, NULL);
+}
+
 /* 1: the official schedule, both strides, both paths. */
 static mv_status bench_engine(bench_frames *f, const uint8_t *truth, int h, int w,
                               const float *mask, int paths) {
@@ -160,7 +169,7 @@ static mv_status bench_engine(bench_frames *f, const uint8_t *truth, int h, int 
     double fps[2] = {0, 0};
     for (int host = 0; s == MV_OK && host < paths; host++) {
       engine_result r;
-      mv_memory_set_host_ops(host);
+      use_path(host);
       s = run_engine(strides[i], 3, 5, f, truth, h, w, mask, NULL, 0, &r); /* warm-up */
       if (s == MV_OK)
         s = run_engine(strides[i], FRAMES, 5, f, truth, h, w, mask, probs[host], frame_floats, &r);
@@ -196,7 +205,7 @@ static mv_status bench_growing(bench_frames *f, const uint8_t *truth, int h, int
   mv_status s = MV_OK;
   for (int host = 0; s == MV_OK && host < paths; host++) {
     engine_result r;
-    mv_memory_set_host_ops(host);
+    use_path(host);
     s = run_engine(4, SEG_FRAMES, 1, f, truth, h, w, mask, NULL, 0, &r);
     if (s != MV_OK) break;
     /* Propagated frame ti (done = ti) read ti memory frames. */
@@ -233,7 +242,7 @@ static mv_status bench_module(bench_frames *f, const uint8_t *truth, int h, int 
     const int T = sizes[si];
     double segment_ms[2] = {0, 0};
     for (int host = 0; s == MV_OK && host < paths; host++) {
-      mv_memory_set_host_ops(host);
+      use_path(host);
       mv_propagator prop;
       mv_memory memory;
       memset(&memory, 0, sizeof memory);
