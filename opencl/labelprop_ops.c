@@ -65,7 +65,8 @@ static void window_layout(window *win, int x0, int cols, int main_cols, int rows
   win->main_cols = main_cols;
   win->main_count = (size_t)rows * main_cols;
   win->count = (size_t)rows * cols;
-  win->magic = (uint64_t)0xFFFFFFFFu / (uint64_t)main_cols + 1;
+  /* (main_cols is 0 for a window of 0 cells: every entry is a last column.) */
+  win->magic = main_cols > 0 ? (uint64_t)0xFFFFFFFFu / (uint64_t)main_cols + 1 : 0;
 }
 
 /* The memory position of buffered entry i. */
