@@ -58,6 +58,11 @@ void mv_host_parallel(int tasks, mv_host_task fn, void *context);
  * runs its own single-threaded BLAS calls, then restore it. */
 int mv_host_blas_threads(int threads);
 
+/* Splits `rows` rows of each of `planes` planes into bands of band_rows
+ * rows (bands per plane), so that there are a few tasks per worker even for
+ * one plane. */
+void mv_host_split_rows(int planes, int rows, int *bands, int *band_rows);
+
 /* 1 when the CPU has AVX2 and FMA (x86; checked once), for the host paths'
  * vector kernels; 0 elsewhere, where their portable loops run. */
 int mv_host_has_avx2_fma(void);

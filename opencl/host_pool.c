@@ -114,3 +114,11 @@ int mv_host_has_avx2_fma(void) {
   return 0;
 #endif
 }
+
+void mv_host_split_rows(int planes, int rows, int *bands, int *band_rows) {
+  int want = (4 * mv_host_workers() + planes - 1) / planes;
+  if (want > rows) want = rows;
+  if (want < 1) want = 1;
+  *band_rows = (rows + want - 1) / want;
+  *bands = (rows + *band_rows - 1) / *band_rows;
+}

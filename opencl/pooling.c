@@ -18,15 +18,6 @@ typedef struct host_pool_job {
   size_t plane_size;    /* global avgpool / broadcast: elements per plane */
 } host_pool_job;
 
-/* Bands so that there are a few tasks per worker even for one plane. */
-static void split_rows(int planes, int rows, int *bands, int *band_rows) {
-  int want = (4 * mv_host_workers() + planes - 1) / planes;
-  if (want > rows) want = rows;
-  if (want < 1) want = 1;
-  *band_rows = (rows + want - 1) / want;
-  *bands = (rows + *band_rows - 1) / *band_rows;
-}
-
 static void host_maxpool_band(void *context, int task, int worker) {
   (void)worker;
   const host_pool_job *j = context;
@@ -114,7 +105,7 @@ static mv_status maxpool2d(const mv_tensor *x, int kernel_size, int stride, int 
     host_pool_job job = {0};
     job.height = x->h, job.width = x->w, job.out_h = out_h, job.out_w = out_w;
     job.kernel = kernel_size, job.stride = stride, job.pad = padding;
-    split_rows((int)planes, out_h, &job.bands, &job.band_rows);
+    mv_host_split_rows((int)planes, out_h, &job.bands, &job.band_rows);
     status = host_run(x, y, &job, (int)planes * job.bands, host_maxpool_band);
     if (status != MV_OK && allocated) mv_tensor_free(y);
     return status;

@@ -91,11 +91,7 @@ static mv_status host_resample(int bilinear, const mv_tensor *x, mv_tensor *y, f
   job.height = x->h, job.width = x->w, job.out_h = y->h, job.out_w = ow;
   job.bilinear = bilinear, job.scale_h = scale_h, job.scale_w = scale_w;
   job.x0 = x0, job.x1 = x1, job.lx0 = lx0, job.lx1 = lx1;
-  int want = (4 * mv_host_workers() + planes - 1) / planes;
-  if (want > y->h) want = y->h;
-  if (want < 1) want = 1;
-  job.band_rows = (y->h + want - 1) / want;
-  job.bands = (y->h + job.band_rows - 1) / job.band_rows;
+  mv_host_split_rows(planes, y->h, &job.bands, &job.band_rows);
   mv_host_map map;
   mv_host_map_init(&map);
   mv_status status = mv_host_map_add(&map, x->buffer, x->offset, mv_tensor_numel(x), 0);
