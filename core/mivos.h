@@ -518,6 +518,9 @@ mv_status mv_session_labels(mv_session *session, int frame, uint8_t *labels);
  * unpropagated edit resizes its one-hot map the same way. */
 mv_status mv_session_labels_resized(mv_session *session, int frame, int width, int height,
                                     uint8_t *labels);
+/* One object's probabilities (0 = background) resized the same way. */
+mv_status mv_session_probabilities_resized(mv_session *session, int frame, int object, int width,
+                                           int height, float *out);
 /* Probabilities of one object (0 = background) at the frame, height x width. */
 mv_status mv_session_probabilities(mv_session *session, int frame, int object, float *out);
 

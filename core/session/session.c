@@ -790,14 +790,14 @@ static mv_status frame_planes(mv_session *s, int frame, float *out) {
   return st;
 }
 
-mv_status mv_session_labels_resized(mv_session *s, int frame, int width, int height,
-                                    uint8_t *labels) {
-  const char *fn = "mv_session_labels_resized";
-  MV_CHECK_ARG(s && labels, "%s: NULL argument", fn);
+/* Every channel's probabilities of a frame resized bilinearly to width x
+ * height: (k + 1) planes into *out (allocated here). */
+static mv_status resized_planes(mv_session *s, const char *fn, int frame, int width, int height,
+                                float **out) {
+  *out = NULL;
   MV_TRY(check_frame(s, fn, frame));
   MV_CHECK_ARG(width > 0 && height > 0 && width <= 65536 && height <= 65536,
                "%s: size %dx%d must be 1..65536 on each side", fn, width, height);
-  if (width == s->width && height == s->height) return mv_session_labels(s, frame, labels);
   int k = mv_engine_objects(s->engine);
   size_t n = (size_t)s->width * s->height, out_n = (size_t)width * height;
   float *planes = malloc((size_t)(k + 1) * n * sizeof *planes);
@@ -809,15 +809,43 @@ mv_status mv_session_labels_resized(mv_session *s, int frame, int width, int hei
   if (st == MV_OK) st = mv_tensor_upload(&x, planes);
   if (st == MV_OK) st = mv_resize_bilinear(&x, height, width, &y);
   if (st == MV_OK) st = mv_tensor_download(&y, resized);
-  for (size_t i = 0; i < out_n && st == MV_OK; i++) {
+  mv_tensor_free(&x);
+  mv_tensor_free(&y);
+  free(planes);
+  if (st == MV_OK) *out = resized;
+  else free(resized);
+  return st;
+}
+
+mv_status mv_session_labels_resized(mv_session *s, int frame, int width, int height,
+                                    uint8_t *labels) {
+  MV_CHECK_ARG(s && labels, "mv_session_labels_resized: NULL argument");
+  if (width == s->width && height == s->height) return mv_session_labels(s, frame, labels);
+  float *resized = NULL;
+  MV_TRY(resized_planes(s, "mv_session_labels_resized", frame, width, height, &resized));
+  int k = mv_engine_objects(s->engine);
+  size_t out_n = (size_t)width * height;
+  for (size_t i = 0; i < out_n; i++) {
     int best = 0;
     for (int c = 1; c <= k; c++)
       if (resized[c * out_n + i] > resized[best * out_n + i]) best = c;
     labels[i] = (uint8_t)s->ids[best];
   }
-  mv_tensor_free(&x);
-  mv_tensor_free(&y);
-  free(planes);
   free(resized);
-  return st;
+  return MV_OK;
+}
+
+mv_status mv_session_probabilities_resized(mv_session *s, int frame, int object, int width,
+                                           int height, float *out) {
+  const char *fn = "mv_session_probabilities_resized";
+  MV_CHECK_ARG(s && out, "%s: NULL argument", fn);
+  if (object != 0) MV_TRY(check_object(s, fn, object));
+  if (width == s->width && height == s->height)
+    return mv_session_probabilities(s, frame, object, out);
+  float *resized = NULL;
+  MV_TRY(resized_planes(s, fn, frame, width, height, &resized));
+  size_t out_n = (size_t)width * height;
+  memcpy(out, resized + (size_t)s->channel[object] * out_n, out_n * sizeof *out);
+  free(resized);
+  return MV_OK;
 }

@@ -312,6 +312,8 @@ mv_status mv_session_memory_frames(const mv_session *session, int *frames, int *
 mv_status mv_session_labels(mv_session *session, int frame, uint8_t *labels);
 mv_status mv_session_labels_resized(mv_session *session, int frame, int width, int height,
                                     uint8_t *labels);
+mv_status mv_session_probabilities_resized(mv_session *session, int frame, int object, int width,
+                                           int height, float *out);
 
 mv_status mv_session_probabilities(mv_session *session, int frame, int object, float *out);
 
