@@ -671,7 +671,9 @@ function Session:evaluate(gt_dir, options)
   string_arg(gt_dir, "gt_dir", fn)
   options = options_arg(options, { objects = true, frames = true }, fn)
   local gt = io_.read_label_volume(gt_dir, self.frame_count, self.width, self.height)
-  local objects = options.objects or self:info().objects
+  -- ids 1..the highest id (stable ids may have gaps: a missing id is empty)
+  local ids = self:object_ids()
+  local objects = options.objects or ids[#ids]
   return metrics.evaluate_sequence(self:label_volume(), gt, self.frame_count, self.width,
                                  self.height, objects, options.frames)
 end
