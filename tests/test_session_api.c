@@ -142,6 +142,12 @@ static void steps_equal_one_shot(mv_video *video) {
   free(paused);
 }
 
+static int stop_after_three(void *user, int done, int total) {
+  (void)total;
+  *(int *)user = done;
+  return done >= 3;
+}
+
 /* Direction, stop frame and count: the frames reported, the frames left
  * untouched, and the frames done equal to the full pass's. */
 static void bounds_and_directions(mv_video *video) {
@@ -171,6 +177,25 @@ static void bounds_and_directions(mv_video *video) {
   CHECK(frame == -1 && done == 1, "a step after the end: frame %d, done %d", frame, done);
   CHECK_OK(mv_session_propagation_end(run));
   for (int i = 0; i < n; i++) seen[order[i]] = 1;
+  /* Both ways with a count: forward to the end first, then backward. */
+  mv_session *both = open_session(video, 1);
+  if (both) {
+    draw_square(both, 10, 1);
+    mv_propagation_request req = {10, MV_BOTH, -1, 22};
+    CHECK_OK(mv_session_propagation_begin(both, &req, &run));
+    n = 0;
+    done = 0;
+    while (!done && CHECK_OK(mv_session_propagation_step(run, &frame, &done))) order[n++] = frame;
+    CHECK_OK(mv_session_propagation_end(run));
+    CHECK(n == 22 && order[18] == 29 && order[19] == 9 && order[21] == 7,
+          "both ways, 22 frames: %d frames, 19th %d, 20th %d, last %d", n, order[18], order[19],
+          order[n - 1]);
+    /* The old progress callback still stops the one-shot call. */
+    int calls = 0;
+    CHECK_OK(mv_session_propagate(both, 20, stop_after_three, &calls));
+    CHECK(calls == 3, "the progress callback was called %d times (stops after 3)", calls);
+    mv_session_close(both);
+  }
   float *a = malloc(PLANE * sizeof *a), *b = malloc(PLANE * sizeof *b);
   int same = 1, untouched = 1;
   for (int t = 0; t < FRAMES; t++) {
