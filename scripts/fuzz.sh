@@ -31,7 +31,9 @@ cmake --build "$build" --target fuzz -j"${MIVOS_FUZZ_JOBS:-2}" >&2
 # The OpenCL driver stack (PoCL, LLVM, the ICD loader) keeps process-lifetime
 # allocations: the same leak suppressions as the sanitized suite.
 export LSAN_OPTIONS="suppressions=$src/tests/sanitizers/lsan.supp:print_suppressions=0"
-export ASAN_OPTIONS="allocator_may_return_null=1:detect_leaks=1"
+# (full stacks through the uninstrumented C++ of the driver, so that its
+# leaks match the suppressions)
+export ASAN_OPTIONS="allocator_may_return_null=1:detect_leaks=1:fast_unwind_on_malloc=0"
 export UBSAN_OPTIONS="print_stacktrace=1"
 
 results=$(mktemp)
