@@ -191,6 +191,10 @@ mv_status mv_video_get_info(const mv_video *video, mv_video_info *info);
  * data) is returned and recorded in first_bad_frame; a frame that cannot be
  * decoded fails with MV_E_FORMAT naming the file and the frame index. */
 mv_status mv_video_frame(mv_video *video, int index, const uint8_t **rgb);
+/* 1 while `rgb` (from mv_video_frame) still holds frame `index`, 0 once the
+ * cache has evicted or recycled it (or for any other pointer): lets a
+ * binding refuse a stale frame view instead of showing another frame. */
+int mv_video_frame_is_current(const mv_video *video, int index, const uint8_t *rgb);
 /* The same frame copied into `rgb` (height * width * 3 bytes). */
 mv_status mv_video_copy_frame(mv_video *video, int index, uint8_t *rgb);
 /* Presentation time of frame `index` in seconds from the first frame. */

@@ -25,6 +25,8 @@ static uint64_t release_clock;
  * growing tensor (the memory bank) would otherwise leave one cached buffer
  * per size behind. */
 static size_t cache_limit;
+/* Bytes the pool may hold at most (mv_buffer_pool_set_limit); 0 = the device's. */
+static size_t hard_limit;
 
 static size_t size_class(size_t bytes) {
   if (bytes <= 4096) return 4096;
@@ -82,6 +84,17 @@ mv_status mv_buffer_acquire(size_t bytes, cl_mem *out) {
     }
     entries = grown;
     entry_capacity = capacity;
+  }
+  if (hard_limit && held_bytes + want > hard_limit) {
+    trim_locked(); /* cached buffers first, as for a full device */
+    if (held_bytes + want > hard_limit) {
+      size_t held = held_bytes;
+      pthread_mutex_unlock(&pool_lock);
+      return mv_fail(MV_E_MEMORY,
+                     "device memory: %zu more bytes would pass the pool's limit of %zu bytes "
+                     "(%zu held) on %s",
+                     want, hard_limit, held, rt->info.name);
+    }
   }
   cl_int code = CL_SUCCESS;
   cl_mem buffer = clCreateBuffer(rt->context, CL_MEM_READ_WRITE, want, NULL, &code);
@@ -155,6 +168,12 @@ void mv_buffer_release(cl_mem buffer) {
 void mv_buffer_pool_set_cache_limit(size_t bytes) {
   pthread_mutex_lock(&pool_lock);
   cache_limit = bytes;
+  pthread_mutex_unlock(&pool_lock);
+}
+
+void mv_buffer_pool_set_limit(size_t bytes) {
+  pthread_mutex_lock(&pool_lock);
+  hard_limit = bytes;
   pthread_mutex_unlock(&pool_lock);
 }
 

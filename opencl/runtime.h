@@ -62,6 +62,11 @@ size_t mv_buffer_pool_in_use(void);
  * first); 0 restores the default, a quarter of the device's global memory. */
 void mv_buffer_pool_set_cache_limit(size_t bytes);
 
+/* Caps the bytes the pool holds (in use + cached): an acquisition past it
+ * fails with MV_E_MEMORY as on a full device (a smaller device, or fault
+ * tests); 0 (the default) leaves only the device's own limit. */
+void mv_buffer_pool_set_limit(size_t bytes);
+
 /* Blocks until the queue is empty. */
 mv_status mv_runtime_finish(void);
 

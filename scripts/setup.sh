@@ -6,7 +6,11 @@ cd "$(dirname "$0")/.."
 
 packages="build-essential cmake pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd
 clinfo libclblast-dev libopenblas-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
-libpng-dev zlib1g-dev luajit libluajit-5.1-dev lua-filesystem"
+libpng-dev zlib1g-dev luajit libluajit-5.1-dev lua-filesystem
+clang libclang-rt-14-dev"
+# clang + its runtime libraries (libFuzzer, ASan, UBSan; only recommended by
+# clang, hence named): the sanitized tree and the fuzz targets of the suite
+# (tests/scripts/sanitized_suite.sh, scripts/fuzz.sh).
 
 missing=""
 for p in $packages; do

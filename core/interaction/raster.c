@@ -21,12 +21,20 @@ static mv_status check_points(const char *fn, const float *xy, int count, int mi
   return MV_OK;
 }
 
+/* [*a, *b] clipped to 0..n-1; 0 when nothing is left (also for NaN). Called
+ * before any conversion to int: far-off coordinates (1e38 in a rounds file)
+ * would not fit. */
+static int clip_span(double *a, double *b, int n) {
+  if (*a < 0) *a = 0;
+  if (*b > n - 1) *b = n - 1;
+  return *a <= *b;
+}
+
 /* Writes value into row y for the pixel centres x in [lo, hi] (closed). */
 static void fill_row_closed(uint8_t *row, int width, double lo, double hi, uint8_t value) {
   double a = ceil(lo), b = floor(hi);
-  if (a < 0) a = 0;
-  if (b > width - 1) b = width - 1;
-  for (int x = (int)a; x <= (int)b && a <= b; x++) row[x] = value;
+  if (!clip_span(&a, &b, width)) return;
+  for (int x = (int)a; x <= (int)b; x++) row[x] = value;
 }
 
 /* Interval of x with lo <= a * x + b <= hi, intersected into [*xl, *xh]. */
@@ -51,12 +59,11 @@ static void clip_linear(double a, double b, double lo, double hi, double *xl, do
 static void capsule(uint8_t *map, int width, int height, double ax, double ay, double bx,
                     double by, double r, uint8_t value) {
   double y_lo = ceil(fmin(ay, by) - r), y_hi = floor(fmax(ay, by) + r);
-  if (y_lo < 0) y_lo = 0;
-  if (y_hi > height - 1) y_hi = height - 1;
+  if (!clip_span(&y_lo, &y_hi, height)) return;
   double len = hypot(bx - ax, by - ay);
   double ux = len > 0 ? (bx - ax) / len : 0, uy = len > 0 ? (by - ay) / len : 0;
   const double eps = 1e-9; /* keeps centres exactly on the outline inside */
-  for (int y = (int)y_lo; y <= (int)y_hi && y_lo <= y_hi; y++) {
+  for (int y = (int)y_lo; y <= (int)y_hi; y++) {
     double lo = INFINITY, hi = -INFINITY;
     double dy = y - ay, d2 = r * r - dy * dy;
     if (d2 >= -eps) {
@@ -119,8 +126,9 @@ mv_status mv_raster_polygon(uint8_t *map, int width, int height, const float *xy
   for (int i = 1; i < count; i++) y_min = fmin(y_min, xy[2 * i + 1]), y_max = fmax(y_max, xy[2 * i + 1]);
   double *crossings = malloc((size_t)count * sizeof *crossings);
   if (!crossings) return mv_fail(MV_E_MEMORY, "mv_raster_polygon: out of memory (%d vertices)", count);
-  int y0 = (int)fmax(0, ceil(y_min)), y1 = (int)fmin(height - 1, floor(y_max));
-  for (int y = y0; y <= y1; y++) {
+  double y_lo = ceil(y_min), y_hi = floor(y_max);
+  int rows = clip_span(&y_lo, &y_hi, height);
+  for (int y = (int)y_lo; rows && y <= (int)y_hi; y++) {
     int n = 0;
     for (int i = 0; i < count; i++) {
       int j = (i + 1) % count;
@@ -134,8 +142,9 @@ mv_status mv_raster_polygon(uint8_t *map, int width, int height, const float *xy
     uint8_t *row = map + (size_t)y * width;
     /* Even-odd: spans between crossing pairs, centres in [left, right). */
     for (int k = 0; k + 1 < n; k += 2) {
-      double a = fmax(ceil(crossings[k]), 0), b = fmin(ceil(crossings[k + 1]) - 1, width - 1);
-      for (int x = (int)a; x <= (int)b && a <= b; x++) row[x] = value;
+      double a = ceil(crossings[k]), b = ceil(crossings[k + 1]) - 1;
+      if (!clip_span(&a, &b, width)) continue;
+      for (int x = (int)a; x <= (int)b; x++) row[x] = value;
     }
   }
   free(crossings);

@@ -81,6 +81,10 @@ int mv_frame_cache_contains(const mv_frame_cache *c, int key) {
   return c && key >= 0 && key < c->key_count && c->slots[key] != NULL;
 }
 
+const uint8_t *mv_frame_cache_peek(const mv_frame_cache *c, int key) {
+  return mv_frame_cache_contains(c, key) ? c->slots[key]->data : NULL;
+}
+
 void mv_frame_cache_remove(mv_frame_cache *c, int key) {
   if (!c || key < 0 || key >= c->key_count || !c->slots[key]) return;
   drop(c, c->slots[key]);

@@ -14,6 +14,8 @@ void mv_frame_cache_free(mv_frame_cache *cache);
 /* The frame stored under `key` (now most recently used) or NULL. */
 uint8_t *mv_frame_cache_get(mv_frame_cache *cache, int key);
 int mv_frame_cache_contains(const mv_frame_cache *cache, int key);
+/* The buffer stored under `key` or NULL, without touching the LRU order. */
+const uint8_t *mv_frame_cache_peek(const mv_frame_cache *cache, int key);
 /* A buffer of `bytes` stored under `key` (replacing any), for the caller to
  * fill; evicts least recently used frames to stay within the bound. NULL when
  * out of memory. */

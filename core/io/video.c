@@ -232,6 +232,10 @@ mv_status mv_video_get_info(const mv_video *v, mv_video_info *info) {
   return MV_OK;
 }
 
+int mv_video_frame_is_current(const mv_video *v, int index, const uint8_t *rgb) {
+  return v && rgb && mv_frame_cache_peek(v->cache, index) == rgb;
+}
+
 mv_status mv_video_frame_time(const mv_video *v, int index, double *seconds) {
   MV_CHECK_ARG(v && seconds, "mv_video_frame_time: video or seconds is NULL");
   MV_CHECK_ARG(index >= 0 && index < v->count, "mv_video_frame_time: '%s' frame %d out of range 0..%d",

@@ -126,8 +126,8 @@ void mv_engine_free(mv_engine *e) {
   free(e);
 }
 
-static void read_prob(const mv_engine *e, int frame, float *out) {
-  mv_prob_store_read(&e->prob, frame, out);
+static mv_status read_prob(const mv_engine *e, int frame, float *out) {
+  return mv_prob_store_read(&e->prob, frame, out);
 }
 
 static mv_status store_prob(mv_engine *e, int frame, const mv_tensor *prob) {
@@ -142,8 +142,8 @@ static mv_status store_prob(mv_engine *e, int frame, const mv_tensor *prob) {
 static mv_status upload_prob(const mv_engine *e, int frame, mv_tensor *out) {
   float *host = malloc(frame_floats(e) * sizeof(float));
   if (!host) return mv_fail(MV_E_MEMORY, "engine: out of host memory");
-  read_prob(e, frame, host);
-  mv_status s = mv_tensor_new(out, e->config.objects + 1, 1, e->padded_h, e->padded_w);
+  mv_status s = read_prob(e, frame, host);
+  if (s == MV_OK) s = mv_tensor_new(out, e->config.objects + 1, 1, e->padded_h, e->padded_w);
   if (s == MV_OK) s = mv_tensor_upload(out, host);
   free(host);
   return s;
@@ -552,6 +552,7 @@ void mv_engine_memory_use(const mv_engine *e, mv_engine_memory *out) {
   out->peak_bank_bytes = e->peak_bank_bytes;
   out->query_cache_bytes = e->cache_bytes;
   out->host_bytes = mv_prob_store_bytes(&e->prob);
+  out->spilled_bytes = mv_prob_store_spilled_bytes(&e->prob);
   out->quantized = e->prob.quantized;
 }
 
@@ -603,8 +604,7 @@ mv_status mv_engine_probabilities(const mv_engine *e, int frame, float *out) {
   MV_CHECK_ARG(e && out, "mv_engine_probabilities: NULL argument");
   MV_CHECK_ARG(frame >= 0 && frame < e->config.frames,
                "mv_engine_probabilities: frame %d outside 0..%d", frame, e->config.frames - 1);
-  read_prob(e, frame, out);
-  return MV_OK;
+  return read_prob(e, frame, out);
 }
 
 mv_status mv_engine_labels(const mv_engine *e, int frame, uint8_t *out) {
@@ -613,7 +613,11 @@ mv_status mv_engine_labels(const mv_engine *e, int frame, uint8_t *out) {
                frame, e->config.frames - 1);
   float *prob = malloc(frame_floats(e) * sizeof(float));
   if (!prob) return mv_fail(MV_E_MEMORY, "mv_engine_labels: out of memory");
-  read_prob(e, frame, prob);
+  mv_status s = read_prob(e, frame, prob);
+  if (s != MV_OK) {
+    free(prob);
+    return s;
+  }
   size_t plane = plane_floats(e);
   int h = e->config.height, w = e->config.width;
   for (int y = 0; y < h; y++) {

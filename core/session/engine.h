@@ -90,9 +90,10 @@ int mv_engine_objects(const mv_engine *engine);
 int mv_engine_interacted_count(const mv_engine *engine);
 
 /* Memory in use: the largest memory bank of any pass so far, the cached
- * queries (device) and the stored probabilities (host), in bytes. */
+ * queries (device) and the stored probabilities (host memory, and the
+ * spill file past the host limit), in bytes. */
 typedef struct mv_engine_memory {
-  size_t peak_bank_bytes, query_cache_bytes, host_bytes;
+  size_t peak_bank_bytes, query_cache_bytes, host_bytes, spilled_bytes;
   int quantized;   /* probabilities stored at 16 bits */
 } mv_engine_memory;
 void mv_engine_memory_use(const mv_engine *engine, mv_engine_memory *out);

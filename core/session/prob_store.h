@@ -2,7 +2,9 @@
  * allocated when first written; a frame never written reads as the official
  * initial state (background 1e-7, objects 0). When all frames at float32
  * would exceed the byte limit, values are kept as 16-bit fixed point
- * (steps of 1/65535), which halves the memory. */
+ * (steps of 1/65535), which halves the memory; frames that would take the
+ * memory held past the limit go to a spill file instead (unlinked at once in
+ * $TMPDIR or /tmp), so host memory stays bounded whatever the video's length. */
 #ifndef MV_PROB_STORE_H
 #define MV_PROB_STORE_H
 
@@ -15,21 +17,26 @@ typedef struct mv_prob_store {
   int channels;          /* objects + 1 */
   size_t plane;          /* floats per channel */
   int quantized;         /* 16-bit storage */
-  void **data;           /* per frame, NULL = initial state */
+  void **data;           /* per frame in memory, NULL = on disk or initial state */
+  unsigned char *spilled;/* per frame: 1 = in the spill file (at frame * frame bytes) */
+  size_t byte_limit;     /* of memory held; 0 = none */
+  size_t held;           /* bytes in memory */
+  int spill_fd;          /* -1 until the first frame is spilled */
 } mv_prob_store;
 
 mv_status mv_prob_store_init(mv_prob_store *store, int frames, int channels, size_t plane,
                              size_t byte_limit);
 void mv_prob_store_free(mv_prob_store *store);
-/* out: channels x plane floats. */
-void mv_prob_store_read(const mv_prob_store *store, int frame, float *out);
+/* out: channels x plane floats. Fails only when the spill file cannot be read. */
+mv_status mv_prob_store_read(const mv_prob_store *store, int frame, float *out);
 mv_status mv_prob_store_write(mv_prob_store *store, int frame, const float *in);
 /* New channel j takes old channel source[j] (j >= 1; source[j] = 0 means an
  * empty channel); the mass of old channels that no new channel takes is
  * added to the background. source has new_channels entries (source[0] ignored). */
 mv_status mv_prob_store_remap(mv_prob_store *store, int new_channels, const int *source);
-/* Bytes held. */
+/* Bytes held in memory, and in the spill file. */
 size_t mv_prob_store_bytes(const mv_prob_store *store);
+size_t mv_prob_store_spilled_bytes(const mv_prob_store *store);
 
 /* The same remapping on one frame's planes (used for stored masks too). */
 void mv_prob_remap_planes(const float *in, int channels, size_t plane, int new_channels,

@@ -21,9 +21,15 @@ local array = {}
 
 -- ---- images: FFI arrays with their size ---------------------------------
 
-local Image = {}
+local Image = { _image = true }  -- _image: also set by kinds of image (io's frame views)
 Image.__index = Image
 array.Image = Image
+
+-- An Image or a kind of image (a table whose metatable derives from Image).
+function array.is_image(value)
+  local mt = type(value) == "table" and getmetatable(value)
+  return mt and mt._image == true or false
+end
 
 -- A zero-filled image owned by Lua: channels 1 (default) or 3, ctype
 -- "uint8_t" (default) or "float".
@@ -48,6 +54,12 @@ function array.image_view(pointer, width, height, channels, ctype, owner)
   return setmetatable({ data = pointer, width = width, height = height,
                         channels = channels or 1, ctype = ctype or "uint8_t",
                         owner = owner }, Image)
+end
+
+-- REPL: "image 854x480x3 uint8_t" (or "image view ..." for memory owned elsewhere).
+function Image:__tostring()
+  return string.format("image%s %dx%dx%d %s", rawget(self, "owner") and " view" or "",
+                       self.width, self.height, self.channels, self.ctype)
 end
 
 function Image:size() return self.width * self.height * self.channels end
@@ -89,7 +101,7 @@ end
 -- given, size); FFI pointers pass as they are, nil stays nil.
 function array.pointer(value, ctype, size, what, fn)
   if value == nil then return nil end
-  if getmetatable(value) == Image then
+  if array.is_image(value) then
     if value.ctype ~= ctype then
       argument_error("%s: %s must hold %s, not %s", fn, what, ctype, value.ctype)
     end
@@ -105,7 +117,7 @@ end
 
 -- An image, or a raw pointer with its width and height: pointer, width, height.
 function array.sized(img, width, height, fn)
-  if getmetatable(img) == Image then return img.data, img.width, img.height end
+  if array.is_image(img) then return img.data, img.width, img.height end
   if width == nil or height == nil then
     argument_error("%s: width and height are needed with a raw pointer", fn)
   end
@@ -140,6 +152,12 @@ Array.__index = function(self, key)
   end
 end
 array.ArrayClass = Array
+
+-- REPL: "array float32 [2, 3]" ("array (closed)" once closed).
+Array.__tostring = function(self)
+  if rawget(self, "_ptr") == nil then return "array (closed)" end
+  return string.format("array %s [%s]", self.dtype, table.concat(self.shape, ", "))
+end
 
 -- An mv_array* from the library, owned by Lua from now on.
 function array.wrap(ptr)

@@ -68,7 +68,7 @@ local function run_backend(user, rgb, width, height, previous, positive, negativ
   end
   if result ~= nil and result ~= out then
     local pointer = result
-    if getmetatable(result) == Image then
+    if array.is_image(result) then
       if result.ctype ~= "float" or result:size() ~= width * height then
         C.mv_backend_set_error(string.format(
           "the Lua function returned a %s image of %d elements, expected %d floats",

@@ -127,6 +127,8 @@ mv_status mv_video_get_info(const mv_video *video, mv_video_info *info);
 
 mv_status mv_video_frame(mv_video *video, int index, const uint8_t **rgb);
 
+int mv_video_frame_is_current(const mv_video *video, int index, const uint8_t *rgb);
+
 mv_status mv_video_copy_frame(mv_video *video, int index, uint8_t *rgb);
 
 mv_status mv_video_frame_time(const mv_video *video, int index, double *seconds);

@@ -24,6 +24,32 @@ local Video = {}
 Video.__index = Video
 M.VideoClass = Video
 
+-- REPL: "video: libby.mp4, 49 frames, 854x480" ("video: ... (closed)").
+function Video:__tostring()
+  local name = self.path:match("([^/]+)/*$") or self.path
+  if rawget(self, "_ptr") == nil then return "video: " .. name .. " (closed)" end
+  return string.format("video: %s, %d frames, %dx%d", name, self.frame_count, self.width,
+                       self.height)
+end
+
+-- A frame view: an image of a frame in the video's cache (no copy) whose
+-- `data` is looked up at each use, so a view whose frame the cache has
+-- since evicted or recycled raises E_STATE instead of showing other pixels.
+local FrameView = setmetatable({ _image = true }, { __index = array.Image })
+FrameView.__tostring = array.Image.__tostring
+FrameView.__index = function(view, key)
+  if key ~= "data" then return FrameView[key] end
+  local video, pointer = rawget(view, "owner"), rawget(view, "_pointer")
+  local handle = rawget(video, "_ptr")
+  if handle == nil or C.mv_video_frame_is_current(handle, view.index, pointer) == 0 then
+    raise(C.MV_E_STATE, string.format(
+      "frame view of frame %d of '%s' is stale: the video's frame cache has reused it "
+        .. "(a view lasts until the next frame read on the video; video:copy_frame(%d) keeps one)",
+      view.index, video.path, view.index))
+  end
+  return pointer
+end
+
 -- Opens a video file, a folder of frames or a printf pattern.
 -- options: short_side (working size of the shorter side, default 480, 0 =
 -- native), cache_mib (decoded-frame cache, default 256), fps (reported for
@@ -69,14 +95,16 @@ function Video:info()
 end
 
 -- Frame `index` (0-based) as an RGB image that points into the video's
--- cache (no copy): valid until the next frame / copy_frame / check / close
--- call on this video, or the next call of a session on it (sessions read
--- their frames from the video). Use copy_frame for a frame to keep.
+-- cache (no copy): valid until the cache evicts the frame (a later frame /
+-- copy_frame / check call on this video, or a session reading its frames),
+-- after which using the view raises E_STATE. Use copy_frame for a frame to keep.
 function Video:frame(index)
   int_arg(index, "frame", "video:frame")
   local rgb = ffi.new("const uint8_t*[1]")
   check(C.mv_video_frame(live(self, "video"), index, rgb))
-  return array.image_view(rgb[0], self.width, self.height, 3, "uint8_t", self)
+  return setmetatable({ _pointer = rgb[0], index = index, width = self.width,
+                        height = self.height, channels = 3, ctype = "uint8_t",
+                        owner = self }, FrameView)
 end
 
 -- Frame `index` copied into `into` (an RGB image of the video's size) or
@@ -207,6 +235,12 @@ end
 
 local VideoWriter = {}
 VideoWriter.__index = VideoWriter
+
+-- REPL: "video writer: out.mp4, 12 frames, 854x480".
+function VideoWriter:__tostring()
+  return string.format("video writer: %s, %d frames, %dx%d%s", self.path, self.frames, self.width,
+                       self.height, rawget(self, "_ptr") == nil and " (closed)" or "")
+end
 
 -- options: codec (default libx264 if present, else mpeg4), quality, gop,
 -- max_b_frames (see mv_video_writer_options).

@@ -3,9 +3,11 @@
 -- and the argument checks and handle helpers the other modules share.
 --
 -- The library is found through, in order: the environment variable
--- MIVOS_LIBRARY (a path), the build folder next to the sources
--- (<repo>/build/libmivos.so, what the generated launcher sets), the system
--- name "mivos" (libmivos.so on the loader's path).
+-- MIVOS_LIBRARY (a path), the installed library when these modules are
+-- installed (mivos/install_paths.lua, written by `cmake --install`), the
+-- build folder next to the sources (<repo>/build/libmivos.so, what the
+-- generated launcher sets), the system name "mivos" (libmivos.so on the
+-- loader's path).
 --
 -- Public through the entry module: C, library_path, ffi, Error, is_error,
 -- raise, check, and the status numbers OK, E_ARGUMENT, ... E_STATE.
@@ -26,6 +28,21 @@ local function source_root()
   return lua_dir == "." and ".." or sys.dirname(lua_dir)
 end
 
+-- The folder of this file (<lua dir>/mivos), nil when loaded from a string.
+local function module_dir()
+  local src = debug.getinfo(1, "S").source
+  if src:sub(1, 1) ~= "@" then return nil end
+  return sys.dirname(src:sub(2))
+end
+
+-- An installed copy: the library path from mivos/install_paths.lua, else nil.
+local function installed_library()
+  local dir = module_dir()
+  local chunk = dir and loadfile(sys.join(dir, "install_paths.lua"))
+  if not chunk then return nil end
+  return sys.join(dir, chunk().library)
+end
+
 local function load_library()
   local env = os.getenv("MIVOS_LIBRARY")
   if env and env ~= "" then
@@ -35,7 +52,13 @@ local function load_library()
                         tostring(lib_or_err)), 0)
   end
   local tried = {}
-  local root = source_root()
+  local installed = installed_library()
+  if installed then
+    local ok, lib_or_err = pcall(ffi.load, installed)
+    if ok then return lib_or_err, installed end
+    tried[#tried + 1] = installed .. " (" .. tostring(lib_or_err) .. ")"
+  end
+  local root = not installed and source_root()
   if root then
     local candidate = sys.join(root, "build/libmivos.so")
     if sys.exists(candidate) then

@@ -45,6 +45,17 @@ local Session = {}
 Session.__index = Session
 session.SessionClass = Session
 
+-- REPL: "session: libby.mp4, 49 frames, 854x480, 1 object, graphcut + labelprop + linear".
+function Session:__tostring()
+  local name = self.video.path:match("([^/]+)/*$") or self.video.path
+  if rawget(self, "_ptr") == nil then return "session: " .. name .. " (closed)" end
+  local info = self:info()
+  return string.format("session: %s, %d frames, %dx%d, %d object%s, %s + %s + %s", name,
+                       info.frame_count, info.width, info.height, info.objects,
+                       info.objects == 1 and "" or "s", info.interaction, info.propagation,
+                       info.fusion)
+end
+
 -- Calls a session function that may call back into Lua (a Lua backend or
 -- a progress function): never from a JIT-compiled trace (LuaJIT forbids
 -- callbacks from compiled FFI calls), hence jit.off.

@@ -14,8 +14,15 @@ local weights = {}
 local Checkpoint = {}
 Checkpoint.__index = Checkpoint
 
-local function wrap_checkpoint(ptr)
-  return setmetatable({ _ptr = ffi.gc(ptr, C.mv_checkpoint_close) }, Checkpoint)
+-- REPL: "checkpoint: s2m.pth, 312 tensors".
+function Checkpoint:__tostring()
+  local name = self.path and (self.path:match("([^/]+)$") or self.path) or "(hashinit)"
+  if rawget(self, "_ptr") == nil then return "checkpoint: " .. name .. " (closed)" end
+  return string.format("checkpoint: %s, %d tensors", name, self:count())
+end
+
+local function wrap_checkpoint(ptr, path)
+  return setmetatable({ _ptr = ffi.gc(ptr, C.mv_checkpoint_close), path = path }, Checkpoint)
 end
 
 -- A PyTorch state dict (.pth, zip or legacy format).
@@ -23,7 +30,7 @@ function weights.checkpoint(path)
   string_arg(path, "path", "mivos.checkpoint")
   local out = ffi.new("mv_checkpoint*[1]")
   check(C.mv_checkpoint_open(path, out))
-  return wrap_checkpoint(out[0])
+  return wrap_checkpoint(out[0], path)
 end
 
 -- A synthetic checkpoint from a manifest (spec/checkpoints/NAME.tsv).

@@ -40,5 +40,6 @@ int bench_memory(int argc, char **argv);
 int bench_interaction(int argc, char **argv);
 int bench_labelprop(int argc, char **argv);
 int bench_torch(int argc, char **argv);
+int bench_long(int argc, char **argv);
 
 #endif

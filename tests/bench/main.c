@@ -26,6 +26,7 @@ static const section sections[] = {
     {"memory", bench_memory, "top-50 memory read ms at 854x480 (T = 4, 10, 40): GEMM / select / gather"},
     {"interaction", bench_interaction, "graphcut scribble-to-mask ms per 854x480 frame (one core and all cores)"},
     {"labelprop", bench_labelprop, "weight-free propagation frames/s at 854x480 (libby, strides 8 and 4)"},
+    {"long", bench_long, "a 10,000-frame 480p clip end to end in bounded memory: peak RSS, device memory, frames/s, J"},
     {"torch", bench_torch, "the network stages beside PyTorch (python3-torch, 2 threads): times, ratio, GFLOP/s"},
 };
 enum { SECTION_COUNT = sizeof sections / sizeof sections[0] };
