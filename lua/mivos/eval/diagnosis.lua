@@ -13,7 +13,7 @@
 --                what the interaction module costs; 1 minus the oracle what
 --                propagation and fusion cost.
 --
---   diagnosis.gt_propagation(seq, options) -> { J, J_short, short_frames }
+--   diagnosis.gt_propagation(seq, options) -> { frames, J, J_short, short_frames }
 --   diagnosis.run_sequence(seq, options) -> row (see below)
 --   diagnosis.PARTS = { "normal", "oracle", "gtprop" }
 --   diagnosis.table(rows) -> text   (per sequence + mean)
@@ -70,7 +70,7 @@ function diagnosis.gt_propagation(seq, options)
       sum = sum + jt
       if t <= diagnosis.SHORT_RANGE then short_sum, short_n = short_sum + jt, short_n + 1 end
     end
-    result = { J = T > 1 and sum / (T - 1) or 1, J_short = short_n > 0 and short_sum / short_n or 1,
+    result = { frames = T, J = T > 1 and sum / (T - 1) or 1, J_short = short_n > 0 and short_sum / short_n or 1,
                short_frames = short_n }
   end)
   session:close()
@@ -119,6 +119,7 @@ function diagnosis.run_sequence(seq, options)
     local g = diagnosis.gt_propagation(seq, options)
     row.seconds.gtprop = sys.now() - t0
     row.gtprop_J, row.gtprop_J_short = g.J, g.J_short
+    row.frames = row.frames or g.frames
   end
   return row
 end
