@@ -59,4 +59,21 @@ mv_status mv_fuser_network(const mv_propagation *prop, const mv_fusion *fusion, 
  * inputs have the same (k+1) x 1 x H x W shape; out: empty or that shape. */
 mv_status mv_fuser_linear(mv_fuser *out);
 
+/* "confidence" (confidence_fusion.c): the linear blend with per-pixel
+ * weights that also follow each round's certainty. With nc, nr as above,
+ * e = the size of the correction at tr (changed probability mass of the
+ * objects over the mass of the union of the new and the previous mask,
+ * 0..1) and conf(p) = 1 - entropy(p) / log(k+1) per pixel (1 one-hot, 0
+ * uniform):
+ *   a = nc * (0.05 + conf(current)),  b = nr * (1 - e * nc) * (0.05 + conf(previous))
+ *   fused = (a * current + b * previous) / (a + b)
+ * on every channel. The previous round is exact at tc and wrong by e at
+ * tr, so its weight falls with e towards tr; a round that is unsure of a
+ * pixel (a blurred boundary, an object it half lost) yields it to a round
+ * that is sure. Convex per pixel, so the result is a distribution.
+ * Arguments and failures as mv_fuser_linear's; pos_diff, neg_diff and
+ * interacted_mask, when given (not NULL, not empty), must have the
+ * probabilities' shape. */
+mv_status mv_fuser_confidence(mv_fuser *out);
+
 #endif

@@ -11,6 +11,7 @@
 #include "interaction/s2m_net.h"
 #include "propagation/labelprop.h"
 #include "propagation/propagation_net.h"
+#include "propagation/refine.h"
 
 static mv_status graphcut(const mv_networks *nets, mv_interactor *out) {
   return mv_interactor_graphcut(out);
@@ -26,10 +27,20 @@ static mv_status s2m(const mv_networks *nets, mv_interactor *out) {
 static mv_status labelprop(const mv_networks *nets, mv_propagator *out) {
   return mv_propagator_labelprop(NULL, out);
 }
+/* labelprop with the per-frame refinement (refine.h); a name of its own so
+ * that the CLI, the evaluation and the Lua API compare it by name. */
+static mv_status labelprop_refine(const mv_networks *nets, mv_propagator *out) {
+  mv_propagator inner;
+  MV_TRY(mv_propagator_labelprop(NULL, &inner));
+  return mv_propagator_refine(inner, NULL, "labelprop+refine", out);
+}
 static mv_status network_propagator(const mv_networks *nets, mv_propagator *out) {
   return mv_propagator_network(nets->propagation, out);
 }
 static mv_status linear(const mv_networks *nets, mv_fuser *out) { return mv_fuser_linear(out); }
+static mv_status confidence(const mv_networks *nets, mv_fuser *out) {
+  return mv_fuser_confidence(out);
+}
 static mv_status network_fuser(const mv_networks *nets, mv_fuser *out) {
   return mv_fuser_network(nets->propagation, nets->fusion, out);
 }
@@ -42,10 +53,12 @@ static const mv_builtin interactions[] = {
 };
 static const mv_builtin propagators[] = {
     {"labelprop", 0, NULL, labelprop, NULL},
+    {"labelprop+refine", 0, NULL, labelprop_refine, NULL},
     {"network", MV_NEEDS_PROPAGATION_NET, NULL, network_propagator, NULL},
 };
 static const mv_builtin fusers[] = {
     {"linear", 0, NULL, NULL, linear},
+    {"confidence", 0, NULL, NULL, confidence},
     {"network", MV_NEEDS_PROPAGATION_NET | MV_NEEDS_FUSION_NET, NULL, NULL, network_fuser},
     {"none", 0, NULL, NULL, NULL},
 };

@@ -14,6 +14,10 @@
 --               the frame so far, later ones on top; section 4.2 leaves this
 --               to the algorithm), first_frame ("first" = frame 0,
 --               the protocol; "middle", "largest" for experiments),
+--               oracle (true = the interaction's result on the interacted
+--               frame is replaced by that frame's ground truth: what the
+--               loop reaches with a perfect interaction module; the robot,
+--               schedule and propagation stay as they are),
 --               scribbles_dir (robot JSON per interaction, or nil),
 --               masks_dir (final masks as palette PNGs, or nil),
 --               on_interaction(record, interaction) (after each one, or nil),
@@ -21,7 +25,9 @@
 --     record:   { name, frames, width, height, objects, first_frame,
 --                 initial_strokes, setup_seconds, wall_seconds, stopped_by,
 --                 interactions = { [i] = { interaction, frame, propagated,
---                   strokes, seconds, scored, J, F, ["J&F"], objects = {...} } } }
+--                   strokes, seconds, scored, J, F, ["J&F"], objects = {...},
+--                   frame_J, frame_F (the interacted frame's J and F, mean
+--                   over objects) } } }
 --
 -- What is timed (section 4.2): from the moment the scribbles are handed over
 -- (the robot's strokes, before they are rasterised) to the moment the full
@@ -143,6 +149,7 @@ function protocol.run_sequence(seq, options)
   local labels16 = ffi.new("int16_t[?]", plane)
   local positive, negative = ffi.new("uint8_t[?]", plane), ffi.new("uint8_t[?]", plane)
   local history = {}                                     -- frame -> strokes so far ("all")
+  local truth = o.oracle and ffi.new("uint8_t[?]", plane) or nil  -- oracle: GT of the frame
 
   local function score_frames(first, last)
     for t = first, last do
@@ -183,7 +190,12 @@ function protocol.run_sequence(seq, options)
 
       -- ---- the algorithm's time ----
       local t0 = sys.now()
-      if strokes > 0 then
+      if truth then
+        -- oracle: the interacted frame becomes its ground truth (void = 0)
+        local g = gt + frame * plane
+        for p = 0, plane - 1 do truth[p] = g[p] == 255 and 0 or g[p] end
+        session:set_labels(frame, truth)
+      elseif strokes > 0 then
         robot.rasterize(scribble, W, H, labels16)
         local map = labels16
         if o.scribbles == "all" then
@@ -269,6 +281,9 @@ function protocol.run_sequence(seq, options)
       end
       it.J, it.F = sj / K, sf / K
       it["J&F"] = (it.J + it.F) / 2
+      local fj, ff = 0, 0
+      for k = 1, K do fj, ff = fj + j[frame * K + k - 1], ff + f[frame * K + k - 1] end
+      it.frame_J, it.frame_F = fj / K, ff / K
       record.interactions[i] = it
       if o.on_interaction then o.on_interaction(record, it) end
 

@@ -1,0 +1,51 @@
+/* Per-frame refinement of any propagator's output: a wrapper that learns
+ * colour models from the interacted frames and, after each propagated read,
+ * re-decides the pixels near each object's boundary by a contrast-sensitive
+ * graph cut (Boykov-Kolmogorov, interaction/maxflow.h).
+ *
+ * Colour models. memorize() sees every frame the engine memorises; a frame
+ * whose masks are all hard (every value 0 or 1: the committed mask of an
+ * interacted frame, never a propagated one) adds its pixels to each
+ * object's foreground and background colour histograms (RGB, `bins` levels
+ * per channel, counts accumulated over the interacted frames).
+ *
+ * Refinement, per object o of a propagated frame with probabilities p:
+ *   band   = pixels with `low` < p < 1 - `low`, grown by `band` pixels (a
+ *            square); everything else keeps its side (hard terminal links);
+ *   colour posterior g = f(I) / (f(I) + b(I)) from the histograms (add-one
+ *            smoothed densities);
+ *   unary  q = (1 - colour_weight) p + colour_weight g, clamped to
+ *            [0.01, 0.99]; costs -log(q) for background, -log(1 - q) for
+ *            the object;
+ *   edges  8-connected, smoothness * exp(-|I_i - I_j|^2 / (2 sigma^2)) /
+ *            distance, sigma^2 = the mean squared colour difference of
+ *            neighbours in the band (GrabCut's beta);
+ *   output p' = (p + cut) / 2 inside the band (cut = 1 on the object's side),
+ *            so the cut decides the label and the probability stays soft.
+ * Without a colour model (no hard frame memorised yet) segment() returns
+ * the inner read unchanged. The work is on the host over the band's
+ * bounding box. */
+#ifndef MV_REFINE_H
+#define MV_REFINE_H
+
+#include "propagation/propagator.h"
+
+typedef struct mv_refine_options {
+  float low;            /* uncertain probabilities: (low, 1 - low), 0 < low < 0.5 */
+  int band;             /* growth of the uncertain zone in pixels, 0..64 */
+  float colour_weight;  /* weight of the colour models in the unary, 0..1 */
+  float smoothness;     /* weight of the contrast-sensitive edges, >= 0 */
+  int bins;             /* histogram levels per colour channel: 4, 8, 16, 32 or 64 */
+} mv_refine_options;
+
+/* low 0.05, band 8, colour_weight 0.3, smoothness 1.0, bins 16. */
+void mv_refine_options_default(mv_refine_options *options);
+
+/* Wraps `inner` (owned from here on, also when this fails); options may be
+ * NULL (defaults); bad options fail with MV_E_ARGUMENT naming the field and
+ * the range expected. The wrapper's name is `name` (not copied: a string
+ * that outlives it, e.g. a literal). */
+mv_status mv_propagator_refine(mv_propagator inner, const mv_refine_options *options,
+                               const char *name, mv_propagator *out);
+
+#endif
