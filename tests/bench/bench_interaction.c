@@ -6,7 +6,8 @@
  * the DAVIS robot's strokes (the evaluation's first two interactions on
  * frame 0 of every DAVIS 2016 sequence there, rasterised as mivos eval does)
  * on all cores. Each row ends with a hash of the output mask, so that two
- * builds' rows show whether their masks are identical. */
+ * builds' rows show whether their masks are identical.
+ * MIVOS_BENCH_INTERACTION=frames,robot runs only the parts named. */
 #define _GNU_SOURCE /* sched_getaffinity */
 #include <sched.h>
 #include <stdio.h>
@@ -188,6 +189,11 @@ int bench_interaction(int argc, char **argv) {
   printf("%-44s %9s %9s %9s %8s %8s\n", "graphcut 854x480", "median ms", "min ms", "cpu ms",
          "IoU", "mask");
 
+  /* MIVOS_BENCH_INTERACTION=frames,robot (any of them; default all). */
+  const char *parts = getenv("MIVOS_BENCH_INTERACTION");
+  if (parts && !parts[0]) parts = NULL;
+  const int frames_part = !parts || strstr(parts, "frames"), robot_part = !parts || strstr(parts, "robot");
+
   /* Synthetic: a noisy ellipse on a close background colour. */
   uint64_t state = 7;
   for (int y = 0; y < H && s == MV_OK; y++)
@@ -206,7 +212,7 @@ int bench_interaction(int argc, char **argv) {
   if (s == MV_OK) s = mv_raster_polyline(pos, W, H, p, 2, 5, 1);
   if (s == MV_OK) s = mv_raster_polyline(neg, W, H, q, 2, 5, 1);
   mv_interaction_input in = {rgb, W, H, NULL, pos, neg};
-  if (s == MV_OK) s = time_rows("synthetic ellipse, 2 strokes", &in, truth);
+  if (s == MV_OK && frames_part) s = time_rows("synthetic ellipse, 2 strokes", &in, truth);
 
   /* blackswan 00000 with strokes from the ground truth. */
   mv_video_options options;
@@ -215,7 +221,7 @@ int bench_interaction(int argc, char **argv) {
   mv_video *video = NULL;
   const char *frames = mv_shared_path("data/davis2016/JPEGImages/480p/blackswan/%05d.jpg");
   const char *mask = mv_shared_path("data/davis2016/Annotations/480p/blackswan/00000.png");
-  if (s == MV_OK && mv_video_open(frames, &options, &video) == MV_OK) {
+  if (s == MV_OK && frames_part && mv_video_open(frames, &options, &video) == MV_OK) {
     s = mv_video_copy_frame(video, 0, rgb);
     mv_video_close(video);
     if (s == MV_OK) s = mv_mask_read_labels(mask, W, H, truth);
@@ -239,10 +245,10 @@ int bench_interaction(int argc, char **argv) {
         }
       s = time_rows("blackswan 00000, GT strokes", &in, truth);
     }
-  } else if (s == MV_OK) {
+  } else if (s == MV_OK && frames_part) {
     printf("(blackswan not found: %s)\n", mv_error_message());
   }
-  if (s == MV_OK) s = robot_rows(rgb, truth, pos, neg);
+  if (s == MV_OK && robot_part) s = robot_rows(rgb, truth, pos, neg);
   free(rgb);
   free(truth);
   free(pos);
