@@ -1,4 +1,6 @@
-/* The graphcut interaction backend (GMM colour models + max-flow): synthetic
+/* The graphcut interaction backend (GMM colour models + max-flow): the
+ * max-flow solver against a plain Edmonds-Karp reference on random grids
+ * (flow and cut, first solve and warm start, 1 and 2 threads), synthetic
  * frames (two strokes, a positive stroke only, a correcting negative stroke,
  * no positives), argument errors, the real DAVIS blackswan frame with
  * scribbles drawn from its ground truth, and a timing on an 854x480 frame.
@@ -10,6 +12,7 @@
 #include <time.h>
 
 #include "interaction/interactor.h"
+#include "interaction/maxflow.h"
 #include "interaction/raster.h"
 #include "testutil.h"
 
@@ -21,6 +24,126 @@ static double cpu_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);   /* graphcut may use a second thread */
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- max-flow against a reference ----------------------------------------------- */
+
+/* Edmonds-Karp (shortest augmenting paths by BFS) on an explicit arc list:
+ * slow and plain, so its answer is the reference. Nodes 0..n-1 are the
+ * grid's, n the source, n + 1 the sink; arcs come in pairs a, a ^ 1. */
+typedef struct reference_graph {
+  int nodes, arcs;
+  int *first, *next, *to; /* adjacency lists */
+  int64_t *cap;           /* residual capacity */
+} reference_graph;
+
+static void reference_arc(reference_graph *g, int a, int b, int64_t ab, int64_t ba) {
+  for (int k = 0; k < 2; k++) {
+    int from = k ? b : a, arc = g->arcs++;
+    g->to[arc] = k ? a : b;
+    g->cap[arc] = k ? ba : ab;
+    g->next[arc] = g->first[from];
+    g->first[from] = arc;
+  }
+}
+
+/* The maximum flow; reachable[i] = 1 for the grid nodes still reachable
+ * from the source in the residual graph (the smallest minimum cut's source
+ * side, which mv_maxflow reports). */
+static int64_t reference_maxflow(int w, int h, int conn, const int32_t *src, const int32_t *snk,
+                                 const int32_t *edge, uint8_t *reachable) {
+  static const int dx[4] = {1, 0, 1, -1}, dy[4] = {0, 1, 1, 1};
+  const int n = w * h, E = conn / 2, s = n, t = n + 1, max_arcs = 2 * (2 * n + n * E);
+  reference_graph g = {n + 2, 0, malloc((n + 2) * sizeof(int)), malloc(max_arcs * sizeof(int)),
+                       malloc(max_arcs * sizeof(int)), malloc(max_arcs * sizeof(int64_t))};
+  int *parent = malloc((n + 2) * sizeof(int)), *queue = malloc((n + 2) * sizeof(int));
+  for (int i = 0; i < n + 2; i++) g.first[i] = -1;
+  for (int i = 0; i < n; i++) {
+    reference_arc(&g, s, i, src[i], 0);
+    reference_arc(&g, i, t, snk[i], 0);
+    for (int k = 0; k < E; k++) {
+      int x = i % w + dx[k], y = i / w + dy[k];
+      if (x >= 0 && x < w && y < h) reference_arc(&g, i, y * w + x, edge[i * E + k], edge[i * E + k]);
+    }
+  }
+  int64_t flow = 0;
+  for (;;) {
+    for (int i = 0; i < n + 2; i++) parent[i] = -2;
+    int head = 0, tail = 0;
+    queue[tail++] = s;
+    parent[s] = -1;
+    while (head < tail && parent[t] == -2) {
+      int v = queue[head++];
+      for (int a = g.first[v]; a >= 0; a = g.next[a])
+        if (g.cap[a] > 0 && parent[g.to[a]] == -2) {
+          parent[g.to[a]] = a;
+          queue[tail++] = g.to[a];
+        }
+    }
+    if (parent[t] == -2) break;
+    int64_t bottleneck = INT64_MAX;
+    for (int v = t; v != s; v = g.to[parent[v] ^ 1])
+      if (g.cap[parent[v]] < bottleneck) bottleneck = g.cap[parent[v]];
+    for (int v = t; v != s; v = g.to[parent[v] ^ 1]) {
+      g.cap[parent[v]] -= bottleneck;
+      g.cap[parent[v] ^ 1] += bottleneck;
+    }
+    flow += bottleneck;
+  }
+  for (int i = 0; i < n; i++) reachable[i] = parent[i] != -2; /* the last BFS found no path */
+  free(g.first), free(g.next), free(g.to), free(g.cap), free(parent), free(queue);
+  return flow;
+}
+
+/* Random grids of the kind graphcut builds, where every node is a root of
+ * small terminal capacity next to others (the solver gathers neighbouring
+ * roots' capacity) and edges are stronger or weaker than the terminals;
+ * some hard constraints. Each is solved, then warm-started with new
+ * terminal capacities, on 1 and 2 threads; flow and cut must be the
+ * reference's exactly (the source side is unique, see maxflow.h). */
+static void test_maxflow_reference(void) {
+  enum { MAX_W = 24, MAX_H = 20, MAX_N = MAX_W * MAX_H, TRIALS = 240 };
+  int32_t src[MAX_N], snk[MAX_N], edge[MAX_N * 4];
+  uint8_t side[MAX_N], want[MAX_N];
+  int agree = 0, runs = 0;
+  for (int trial = 0; trial < TRIALS; trial++) {
+    const int w = 1 + (int)(mv_test_rand_u32(&rng_state) % MAX_W);
+    const int h = 1 + (int)(mv_test_rand_u32(&rng_state) % MAX_H);
+    const int conn = trial % 2 ? 8 : 4, E = conn / 2, n = w * h, threads = 1 + trial % 3 / 2;
+    /* Terminal range 8..64, edges up to 4..256: weak to strong smoothness. */
+    const uint32_t unary = 8u << (trial % 4), pair = 4u << (trial / 4 % 7);
+    for (int i = 0; i < n * E; i++)
+      edge[i] = mv_test_rand_u32(&rng_state) % 8 ? (int32_t)(mv_test_rand_u32(&rng_state) % pair) : 0;
+    mv_maxflow *solver = NULL;
+    if (!CHECK_OK(mv_maxflow_create(w, h, conn, &solver))) return;
+    CHECK_OK(mv_maxflow_set_threads(solver, threads));
+    for (int round = 0; round < 2; round++) {
+      for (int i = 0; i < n; i++) {
+        src[i] = (int32_t)(mv_test_rand_u32(&rng_state) % unary);
+        snk[i] = (int32_t)(mv_test_rand_u32(&rng_state) % unary);
+        uint32_t hard = mv_test_rand_u32(&rng_state) % 100;
+        if (hard == 0) src[i] = MV_MAXFLOW_INFINITE;
+        if (hard == 1) snk[i] = MV_MAXFLOW_INFINITE;
+      }
+      int64_t flow = -1;
+      if (round == 0)
+        CHECK_OK(mv_maxflow_solve(solver, src, snk, edge, side, &flow));
+      else
+        CHECK_OK(mv_maxflow_resolve(solver, src, snk, side, &flow));
+      const int64_t expected = reference_maxflow(w, h, conn, src, snk, edge, want);
+      const int same_cut = !memcmp(side, want, (size_t)n);
+      runs++;
+      agree += flow == expected && same_cut;
+      if (flow != expected || !same_cut)
+        CHECK(0, "maxflow trial %d (%dx%d, %d-connected, %d threads, %s): flow %lld, reference %lld, "
+              "%s source side",
+              trial, w, h, conn, threads, round ? "warm start" : "first solve", (long long)flow,
+              (long long)expected, same_cut ? "same" : "different");
+    }
+    mv_maxflow_destroy(solver);
+  }
+  CHECK(agree == runs, "maxflow equals the Edmonds-Karp reference (flow and cut) in %d of %d runs",
+        agree, runs);
 }
 
 /* ---- synthetic images -------------------------------------------------------- */
@@ -235,6 +358,7 @@ static void test_graphcut_davis(void) {
 }
 
 int main(void) {
+  test_maxflow_reference();
   test_graphcut_synthetic();
   test_graphcut_davis();
   test_graphcut_timing();
