@@ -1,0 +1,238 @@
+/* The "strokecut" interaction backend on real DAVIS 2016 frames driven by the
+ * scribble robot (spec/EVALUATION.md 5 and 8): the first interaction is the
+ * robot's skeleton of the object against an empty prediction (positive
+ * strokes only), later ones the robot's corrections against the backend's
+ * own mask, every stroke given so far on the frame passed (as `mivos eval
+ * --scribbles all` does), each class dilated by a 3 x 3 square.
+ *
+ *   test_strokecut [DAVIS2016]        the ctest checks (a few seconds)
+ *   test_strokecut --experiment [--rounds N] [--backend NAME]... [DAVIS2016]
+ *       J after each robot interaction on frame 0 of all 10 sequences, per
+ *       backend (default: strokecut and graphcut), side by side. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "interaction/interactor.h"
+#include "interaction/raster.h"
+#include "session/builtin_modules.h"
+#include "testutil.h"
+
+static const char *const SEQUENCES[] = {
+    "blackswan", "breakdance", "car-roundabout", "cows", "dog", "drift-straight",
+    "horsejump-high", "libby", "paragliding-launch", "scooter-black",
+};
+enum { SEQUENCE_COUNT = sizeof SEQUENCES / sizeof SEQUENCES[0], MAX_ROUNDS = 8 };
+
+static double cpu_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts); /* all threads of the process */
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* One frame of a sequence with its ground truth (labels 0/1). */
+typedef struct frame_case {
+  const char *name;
+  int width, height;
+  uint8_t *rgb, *gt;
+} frame_case;
+
+static void free_case(frame_case *c) {
+  free(c->rgb), free(c->gt);
+  *c = (frame_case){0};
+}
+
+static int load_case(const char *root, const char *name, int frame, frame_case *c) {
+  char path[1024];
+  *c = (frame_case){name, 0, 0, NULL, NULL};
+  snprintf(path, sizeof path, "%s/Annotations/480p/%s/%05d.png", root, name, frame);
+  if (!CHECK_OK(mv_mask_size(path, &c->width, &c->height))) return 0;
+  size_t n = (size_t)c->width * c->height;
+  c->gt = malloc(n);
+  c->rgb = malloc(3 * n);
+  if (!CHECK_OK(mv_mask_read_labels(path, c->width, c->height, c->gt))) return 0;
+  snprintf(path, sizeof path, "%s/JPEGImages/480p/%s", root, name);
+  mv_video_options vo;
+  mv_video_options_default(&vo);
+  vo.short_side = 0; /* native: the masks' size */
+  mv_video *video = NULL;
+  int ok = CHECK_OK(mv_video_open(path, &vo, &video)) &&
+           CHECK_OK(mv_video_copy_frame(video, frame, c->rgb));
+  mv_video_close(video);
+  for (size_t i = 0; ok && i < n; i++) c->gt[i] = c->gt[i] == 1;
+  return ok;
+}
+
+/* The robot's strokes on `pred` (labels) drawn into `history` (int16, -1 =
+ * none; later strokes on top), as mivos.eval.robot rasterises them.
+ * Returns the number of strokes, -1 on failure. */
+static int robot_strokes(const frame_case *c, const uint8_t *pred, int16_t *history) {
+  const int w = c->width, h = c->height;
+  mv_robot_scribble *sc = NULL;
+  if (!CHECK_OK(mv_robot_interact(c->gt, pred, 1, w, h, 1, 0, NULL, &sc))) return -1;
+  int strokes = sc->stroke_count;
+  size_t length = 0;
+  mv_robot_scribble_json(sc, c->name, NULL, 0, &length);
+  char *json = malloc(length + 1);
+  int16_t *labels = malloc((size_t)w * h * sizeof *labels);
+  mv_json *root = NULL;
+  if (CHECK_OK(mv_robot_scribble_json(sc, c->name, json, length + 1, &length)) &&
+      CHECK_OK(mv_json_parse(json, length, "robot", &root)) &&
+      CHECK_OK(mv_scribbles_from_davis_json(root, 0, w, h, 1, labels))) {
+    for (size_t i = 0; i < (size_t)w * h; i++)
+      if (labels[i] != -1) history[i] = labels[i];
+  } else {
+    strokes = -1;
+  }
+  mv_json_free(root);
+  free(labels), free(json);
+  mv_robot_scribble_free(sc);
+  return strokes;
+}
+
+/* Positive (object 1) and negative (any other label) maps of the strokes,
+ * each class dilated by a 3 x 3 square (MiVOS's dilation). */
+static void stroke_maps(const int16_t *history, int w, int h, uint8_t *pos, uint8_t *neg) {
+  memset(pos, 0, (size_t)w * h);
+  memset(neg, 0, (size_t)w * h);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      int l = history[(size_t)y * w + x];
+      if (l == -1) continue;
+      uint8_t *map = l == 1 ? pos : neg;
+      for (int yy = y > 0 ? y - 1 : 0; yy <= y + 1 && yy < h; yy++)
+        for (int xx = x > 0 ? x - 1 : 0; xx <= x + 1 && xx < w; xx++) map[(size_t)yy * w + xx] = 1;
+    }
+}
+
+static double jaccard(const uint8_t *pred, const uint8_t *gt, size_t n) {
+  size_t inter = 0, uni = 0;
+  for (size_t i = 0; i < n; i++) inter += pred[i] && gt[i], uni += pred[i] || gt[i];
+  return uni ? (double)inter / uni : 1.0;
+}
+
+/* `rounds` robot interactions on the frame: J after each in j[], CPU
+ * seconds of the backend in total. The mask of round r is the previous
+ * mask of round r + 1 (hard, as the session passes it). Returns 0 on
+ * failure. Optional: the masks before and after the last round. */
+static int robot_rounds(const mv_interactor *it, const frame_case *c, int rounds, double *j,
+                        double *seconds, uint8_t *before_last, uint8_t *last) {
+  const size_t n = (size_t)c->width * c->height;
+  uint8_t *pred = calloc(n, 1), *pos = malloc(n), *neg = malloc(n);
+  int16_t *history = malloc(n * sizeof *history);
+  float *prev = malloc(n * sizeof *prev), *out = malloc(n * sizeof *out);
+  for (size_t i = 0; i < n; i++) history[i] = -1;
+  int ok = 1;
+  *seconds = 0;
+  for (int r = 0; r < rounds && ok; r++) {
+    if (before_last && r == rounds - 1) memcpy(before_last, pred, n);
+    ok = robot_strokes(c, pred, history) >= 0;
+    if (!ok) break;
+    stroke_maps(history, c->width, c->height, pos, neg);
+    for (size_t i = 0; i < n; i++) prev[i] = pred[i];
+    mv_interaction_input in = {c->rgb, c->width, c->height, prev, pos, neg};
+    double t0 = cpu_now();
+    ok = CHECK_OK(mv_interactor_run(it, &in, out));
+    *seconds += cpu_now() - t0;
+    for (size_t i = 0; ok && i < n; i++) pred[i] = out[i] > 0.5f;
+    j[r] = ok ? jaccard(pred, c->gt, n) : 0;
+  }
+  if (ok && last) memcpy(last, pred, n);
+  free(pred), free(pos), free(neg), free(history), free(prev), free(out);
+  return ok;
+}
+
+/* strokecut's options in the experiment (--set KEY=VALUE). */
+static mv_strokecut_options experiment_options;
+
+static int set_option(const char *kv) {
+  mv_strokecut_options *o = &experiment_options;
+  char key[64];
+  double v;
+  if (sscanf(kv, "%63[^=]=%lf", key, &v) != 2) return 0;
+  if (!strcmp(key, "iterations")) o->iterations = (int)v;
+  else if (!strcmp(key, "margin")) o->margin = v;
+  else if (!strcmp(key, "smoothness")) o->smoothness = v;
+  else if (!strcmp(key, "previous_weight")) o->previous_weight = v;
+  else if (!strcmp(key, "correction_radius")) o->correction_radius = v;
+  else return 0;
+  return 1;
+}
+
+static int make_backend(const char *name, mv_interactor *out) {
+  if (!strcmp(name, "strokecut")) return CHECK_OK(mv_interactor_strokecut(&experiment_options, out));
+  const mv_builtin *b = mv_builtin_find(MV_MODULE_INTERACTION, name);
+  if (!b || !b->interactor || b->networks) {
+    fprintf(stderr, "test_strokecut: '%s' is not a weight-free built-in interaction\n", name);
+    return 0;
+  }
+  return CHECK_OK(b->interactor(NULL, out));
+}
+
+/* ---- experiment: every sequence, every backend ------------------------------ */
+
+static int experiment(const char *root, const char **backends, int backend_count, int rounds) {
+  double sum[8][MAX_ROUNDS] = {{0}}, time[8] = {0};
+  printf("%-20s", "J per round");
+  for (int b = 0; b < backend_count; b++) printf(" | %-*s", 6 * rounds, backends[b]);
+  printf("\n");
+  for (int s = 0; s < SEQUENCE_COUNT; s++) {
+    frame_case c;
+    if (!load_case(root, SEQUENCES[s], 0, &c)) return 1;
+    printf("%-20s", c.name);
+    for (int b = 0; b < backend_count; b++) {
+      mv_interactor it = {0};
+      double j[MAX_ROUNDS] = {0}, seconds = 0;
+      if (!make_backend(backends[b], &it)) return 1;
+      robot_rounds(&it, &c, rounds, j, &seconds, NULL, NULL);
+      mv_interactor_destroy(&it);
+      printf(" |");
+      for (int r = 0; r < rounds; r++) printf(" %.3f", j[r]), sum[b][r] += j[r];
+      time[b] += seconds;
+    }
+    printf("\n");
+    fflush(stdout);
+    free_case(&c);
+  }
+  printf("%-20s", "mean");
+  for (int b = 0; b < backend_count; b++) {
+    printf(" |");
+    for (int r = 0; r < rounds; r++) printf(" %.3f", sum[b][r] / SEQUENCE_COUNT);
+  }
+  printf("\n%-20s", "CPU s / interaction");
+  for (int b = 0; b < backend_count; b++)
+    printf(" | %-*.3f", 6 * rounds, time[b] / (SEQUENCE_COUNT * rounds));
+  printf("\n");
+  return mv_test_finish();
+}
+
+int main(int argc, char **argv) {
+  const char *root = mv_shared_path("data/davis2016");
+  const char *backends[8];
+  int backend_count = 0, rounds = 3, run_experiment = 0;
+  mv_strokecut_options_default(&experiment_options);
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--experiment")) run_experiment = 1;
+    else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--backend") && i + 1 < argc && backend_count < 8)
+      backends[backend_count++] = argv[++i];
+    else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
+      if (!set_option(argv[++i])) {
+        fprintf(stderr, "test_strokecut: --set %s: expected KEY=NUMBER, KEY one of iterations, "
+                        "margin, smoothness, previous_weight, correction_radius\n", argv[i]);
+        return 2;
+      }
+    } else root = argv[i];
+  }
+  if (rounds < 1 || rounds > MAX_ROUNDS) {
+    fprintf(stderr, "test_strokecut: --rounds must be 1..%d\n", MAX_ROUNDS);
+    return 2;
+  }
+  if (run_experiment) {
+    if (!backend_count) backends[backend_count++] = "strokecut", backends[backend_count++] = "graphcut";
+    return experiment(root, backends, backend_count, rounds);
+  }
+  return mv_test_finish();
+}
