@@ -37,16 +37,17 @@ typedef struct frame_case {
   const char *name;
   int width, height;
   uint8_t *rgb, *gt;
+  uint8_t *start; /* the prediction before the first round (NULL = empty) */
 } frame_case;
 
 static void free_case(frame_case *c) {
-  free(c->rgb), free(c->gt);
+  free(c->rgb), free(c->gt), free(c->start);
   *c = (frame_case){0};
 }
 
 static int load_case(const char *root, const char *name, int frame, frame_case *c) {
   char path[1024];
-  *c = (frame_case){name, 0, 0, NULL, NULL};
+  *c = (frame_case){name, 0, 0, NULL, NULL, NULL};
   snprintf(path, sizeof path, "%s/Annotations/480p/%s/%05d.png", root, name, frame);
   if (!CHECK_OK(mv_mask_size(path, &c->width, &c->height))) return 0;
   size_t n = (size_t)c->width * c->height;
@@ -117,10 +118,36 @@ static double jaccard(const uint8_t *pred, const uint8_t *gt, size_t n) {
  * seconds of the backend in total. The mask of round r is the previous
  * mask of round r + 1 (hard, as the session passes it). Returns 0 on
  * failure. Optional: the masks before and after the last round. */
+/* An image of the result for a person: frame darkened, true positives
+ * green, false positives red, missed pixels blue, positive strokes white,
+ * negative strokes black. */
+static const char *dump_dir;
+
+static void dump(const frame_case *c, const uint8_t *pred, const uint8_t *pos, const uint8_t *neg,
+                 const char *backend, int round) {
+  const size_t n = (size_t)c->width * c->height;
+  uint8_t *img = malloc(3 * n);
+  for (size_t i = 0; i < n; i++) {
+    int tint[3] = {0, 0, 0};
+    if (pred[i] && c->gt[i]) tint[1] = 120;
+    else if (pred[i]) tint[0] = 160;
+    else if (c->gt[i]) tint[2] = 160;
+    for (int a = 0; a < 3; a++) {
+      int v = c->rgb[3 * i + a] / 2 + tint[a];
+      img[3 * i + a] = (uint8_t)(pos[i] ? 255 : neg[i] ? 0 : v > 255 ? 255 : v);
+    }
+  }
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s-%s-%d.png", dump_dir, c->name, backend, round);
+  CHECK_OK(mv_image_write_png(path, img, c->width, c->height));
+  free(img);
+}
+
 static int robot_rounds(const mv_interactor *it, const frame_case *c, int rounds, double *j,
                         double *seconds, uint8_t *before_last, uint8_t *last) {
   const size_t n = (size_t)c->width * c->height;
   uint8_t *pred = calloc(n, 1), *pos = malloc(n), *neg = malloc(n);
+  if (c->start) memcpy(pred, c->start, n);
   int16_t *history = malloc(n * sizeof *history);
   float *prev = malloc(n * sizeof *prev), *out = malloc(n * sizeof *out);
   for (size_t i = 0; i < n; i++) history[i] = -1;
@@ -138,6 +165,7 @@ static int robot_rounds(const mv_interactor *it, const frame_case *c, int rounds
     *seconds += cpu_now() - t0;
     for (size_t i = 0; ok && i < n; i++) pred[i] = out[i] > 0.5f;
     j[r] = ok ? jaccard(pred, c->gt, n) : 0;
+    if (ok && dump_dir) dump(c, pred, pos, neg, it->name, r + 1);
   }
   if (ok && last) memcpy(last, pred, n);
   free(pred), free(pos), free(neg), free(history), free(prev), free(out);
@@ -157,6 +185,8 @@ static int set_option(const char *kv) {
   else if (!strcmp(key, "smoothness")) o->smoothness = v;
   else if (!strcmp(key, "previous_weight")) o->previous_weight = v;
   else if (!strcmp(key, "correction_radius")) o->correction_radius = v;
+  else if (!strcmp(key, "distance_weight")) o->distance_weight = v;
+  else if (!strcmp(key, "correction_scale")) o->correction_scale = v;
   else return 0;
   return 1;
 }
@@ -173,7 +203,21 @@ static int make_backend(const char *name, mv_interactor *out) {
 
 /* ---- experiment: every sequence, every backend ------------------------------ */
 
-static int experiment(const char *root, const char **backends, int backend_count, int rounds) {
+/* The ground truth of frame `frame` as the start of frame 0's rounds (a
+ * stand-in for a propagated mask: the object where it is `frame` frames
+ * later). */
+static int load_start(const char *root, int frame, frame_case *c) {
+  frame_case later;
+  if (!load_case(root, c->name, frame, &later)) return 0;
+  c->start = later.gt;
+  later.gt = NULL;
+  printf("%-20s start J %.3f\n", c->name, jaccard(c->start, c->gt, (size_t)c->width * c->height));
+  free_case(&later);
+  return 1;
+}
+
+static int experiment(const char *root, const char **backends, int backend_count, int rounds,
+                      int start_frame) {
   double sum[8][MAX_ROUNDS] = {{0}}, time[8] = {0};
   printf("%-20s", "J per round");
   for (int b = 0; b < backend_count; b++) printf(" | %-*s", 6 * rounds, backends[b]);
@@ -181,6 +225,7 @@ static int experiment(const char *root, const char **backends, int backend_count
   for (int s = 0; s < SEQUENCE_COUNT; s++) {
     frame_case c;
     if (!load_case(root, SEQUENCES[s], 0, &c)) return 1;
+    if (start_frame > 0 && !load_start(root, start_frame, &c)) return 1;
     printf("%-20s", c.name);
     for (int b = 0; b < backend_count; b++) {
       mv_interactor it = {0};
@@ -211,11 +256,13 @@ static int experiment(const char *root, const char **backends, int backend_count
 int main(int argc, char **argv) {
   const char *root = mv_shared_path("data/davis2016");
   const char *backends[8];
-  int backend_count = 0, rounds = 3, run_experiment = 0;
+  int backend_count = 0, rounds = 3, run_experiment = 0, start_frame = 0;
   mv_strokecut_options_default(&experiment_options);
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--experiment")) run_experiment = 1;
     else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--start-from") && i + 1 < argc) start_frame = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--dump") && i + 1 < argc) dump_dir = argv[++i];
     else if (!strcmp(argv[i], "--backend") && i + 1 < argc && backend_count < 8)
       backends[backend_count++] = argv[++i];
     else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
@@ -232,7 +279,7 @@ int main(int argc, char **argv) {
   }
   if (run_experiment) {
     if (!backend_count) backends[backend_count++] = "strokecut", backends[backend_count++] = "graphcut";
-    return experiment(root, backends, backend_count, rounds);
+    return experiment(root, backends, backend_count, rounds, start_frame);
   }
   return mv_test_finish();
 }

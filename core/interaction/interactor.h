@@ -88,8 +88,10 @@ typedef struct mv_strokecut_options {
   int iterations;           /* cuts of the first mask, 1..10 (3) */
   double margin;            /* box growth, fraction of its larger side, 0..10 (0.25) */
   double smoothness;        /* pairwise weight in nats, 0..1000 (50) */
-  double previous_weight;   /* nats a pixel for leaving the previous mask, 0..100 (2) */
+  double previous_weight;   /* nats a pixel for leaving the previous mask, 0..100 (5) */
   double correction_radius; /* pixels, 0..10000 (40; 0 = the full weight everywhere) */
+  double correction_scale;  /* radius at least this x the correcting strokes' length, 0..10 (0.5) */
+  double distance_weight;   /* first mask: nats a pixel per box side of distance to a stroke, 0..100 (2) */
 } mv_strokecut_options;
 
 void mv_strokecut_options_default(mv_strokecut_options *options);

@@ -55,8 +55,10 @@ void mv_strokecut_options_default(mv_strokecut_options *o) {
   o->iterations = 3;
   o->margin = 0.25;
   o->smoothness = 50.0;
-  o->previous_weight = 2.0;
+  o->previous_weight = 5.0;
   o->correction_radius = 40.0;
+  o->distance_weight = 2.0;
+  o->correction_scale = 0.5;
 }
 
 /* ---- colour models ---------------------------------------------------------- */
@@ -153,8 +155,8 @@ static void keep_seeded(uint8_t *mask, const uint8_t *seed, int w, int h, int *q
   for (size_t i = 0; i < n; i++) mask[i] = mask[i] == 2;
 }
 
-/* Chamfer distance (1, sqrt 2) of every pixel to the nearest set pixel of
- * `from` (INFINITY when none is set). */
+/* Chamfer distance (steps 1 and sqrt 2) of every pixel to the nearest set
+ * pixel of `from` (INFINITY when none is set). */
 static void distance_to(const uint8_t *from, int w, int h, float *d) {
   const float diag = (float)M_SQRT2;
   for (size_t i = 0; i < (size_t)w * h; i++) d[i] = from[i] ? 0.0f : INFINITY;
@@ -254,6 +256,11 @@ static mv_status first_mask(const strokecut *sc, const mv_interaction_input *in,
    * when the box covers the frame). */
   for (size_t i = 0; i < n; i++) b->side[i] = outside ? !b->hard_bg[i] : seed[i];
   for (size_t i = 0; i < n; i++) b->samples[i] = seed[i] ? 1 : b->side[i] ? 2 : 0;
+  /* Far from the strokes is less likely object. */
+  const double extent = x1 - x0 - 2 * grow > y1 - y0 - 2 * grow ? x1 - x0 - 2 * grow + 1
+                                                                  : y1 - y0 - 2 * grow + 1;
+  const double per_pixel = sc->o.distance_weight / extent;
+  if (per_pixel > 0) distance_to(seed, w, h, b->dist);
   mv_status st = MV_OK;
   for (int it = 0; it < sc->o.iterations && st == MV_OK; it++) {
     fit_model(b->bin, b->samples, 1, n, b->nll_fg, b->work);
@@ -261,7 +268,9 @@ static mv_status first_mask(const strokecut *sc, const mv_interaction_input *in,
     for (size_t i = 0; i < n; i++) {
       if (seed[i]) b->source[i] = MV_MAXFLOW_INFINITE, b->sink[i] = 0;
       else if (b->hard_bg[i]) b->source[i] = 0, b->sink[i] = MV_MAXFLOW_INFINITE;
-      else set_terminals(b->nll_fg[b->bin[i]], b->nll_bg[b->bin[i]], &b->source[i], &b->sink[i]);
+      else
+        set_terminals(b->nll_fg[b->bin[i]] + (per_pixel > 0 ? per_pixel * b->dist[i] : 0),
+                      b->nll_bg[b->bin[i]], &b->source[i], &b->sink[i]);
     }
     st = it == 0 ? mv_maxflow_solve(flow, b->source, b->sink, b->edge, b->side, NULL)
                  : mv_maxflow_resolve(flow, b->source, b->sink, b->side, NULL);
@@ -296,7 +305,10 @@ static mv_status correct_mask(const strokecut *sc, const mv_interaction_input *i
     fit_model(b->bin, b->samples, 1, n, b->nll_fg, b->work);
     fit_model(b->bin, b->samples, 0, n, b->nll_bg, b->work);
     distance_to(fix, w, h, b->dist);
-    const double radius = sc->o.correction_radius, weight = sc->o.previous_weight;
+    /* Longer strokes mark larger errors: the radius grows with their length
+     * (pixels / 3, the strokes being about 3 pixels wide). */
+    const double radius = fmax(sc->o.correction_radius, sc->o.correction_scale * fixes / 3.0);
+    const double weight = sc->o.previous_weight;
     for (size_t i = 0; i < n; i++) {
       int p = pos && pos[i], q = neg && neg[i];
       if (q) b->source[i] = 0, b->sink[i] = MV_MAXFLOW_INFINITE;
@@ -391,6 +403,11 @@ mv_status mv_interactor_strokecut(const mv_strokecut_options *options, mv_intera
                "%s: previous_weight %g must be 0..100 (nats per pixel)", fn, o.previous_weight);
   MV_CHECK_ARG(o.correction_radius >= 0 && o.correction_radius <= 10000,
                "%s: correction_radius %g must be 0..10000 pixels", fn, o.correction_radius);
+  MV_CHECK_ARG(o.correction_scale >= 0 && o.correction_scale <= 10,
+               "%s: correction_scale %g must be 0..10 (radius per stroke length)", fn,
+               o.correction_scale);
+  MV_CHECK_ARG(o.distance_weight >= 0 && o.distance_weight <= 100,
+               "%s: distance_weight %g must be 0..100 (nats per box side)", fn, o.distance_weight);
   strokecut *sc = malloc(sizeof *sc);
   if (!sc) return mv_fail(MV_E_MEMORY, "%s: out of memory", fn);
   sc->o = o;
