@@ -12,17 +12,23 @@
  *    background there);
  *  - the cut is iterated, each time refitting both colour models on its two
  *    sides;
+ *  - the object label costs more with the distance from the strokes;
  *  - only the parts of the cut connected to a positive stroke are kept
  *    (connectivity to the strokes, a weak form of geodesic star convexity,
  *    Gulshan et al. 2010), so that look-alike background regions do not join.
+ * (A geodesic distance, steps weighted by colour difference, in place of
+ * the plain one was measured worse on the robot's skeletons: textured
+ * objects look far from their own skeleton.)
  *
  * Correction (previous mask not empty): colour models from the previous
  * mask (with the strokes), a cost for leaving the previous mask that grows
- * from 0 at a correcting stroke to its full value `correction_radius`
- * pixels away, one cut, and only the changes connected to a correcting
- * stroke are applied (added regions must hold a positive stroke pixel the
- * previous mask missed, removed regions a negative stroke pixel it had):
- * a correction stays local, the rest of the mask is the previous one.
+ * from 0 at a correcting stroke to its full value over a radius that grows
+ * with the strokes' length (the robot's strokes are skeletons of the error
+ * regions, so longer strokes mark larger errors), one cut, and only the
+ * changes connected to a correcting stroke are applied (added regions must
+ * hold a positive stroke pixel the previous mask missed, removed regions a
+ * negative stroke pixel it had): a correction stays local, the rest of the
+ * mask is the previous one.
  *
  * Colour models are smoothed RGB histograms (16 levels a channel, a
  * [1 2 1] blur along each axis, a uniform prior worth one sample), cheap
@@ -53,6 +59,7 @@ typedef struct strokecut {
 
 void mv_strokecut_options_default(mv_strokecut_options *o) {
   o->iterations = 3;
+  o->local = 1;
   o->margin = 0.25;
   o->smoothness = 50.0;
   o->previous_weight = 5.0;
@@ -321,14 +328,16 @@ static mv_status correct_mask(const strokecut *sc, const mv_interaction_input *i
       }
     }
     MV_TRY(mv_maxflow_solve(flow, b->source, b->sink, b->edge, b->side, NULL));
-    /* Only the changes connected to a correcting stroke. */
+    /* Only the changes connected to a correcting stroke (unless not local). */
     uint8_t *added = b->scratch, *removed = b->samples;
     for (size_t i = 0; i < n; i++) {
       added[i] = b->side[i] && !prev[i];
       removed[i] = !b->side[i] && prev[i];
     }
-    keep_seeded(added, fix, w, h, b->queue);
-    keep_seeded(removed, fix, w, h, b->queue);
+    if (sc->o.local) {
+      keep_seeded(added, fix, w, h, b->queue);
+      keep_seeded(removed, fix, w, h, b->queue);
+    }
     for (size_t i = 0; i < n; i++) b->side[i] = (prev[i] && !removed[i]) || added[i];
   } else {
     memcpy(b->side, prev, n);
@@ -395,6 +404,7 @@ mv_status mv_interactor_strokecut(const mv_strokecut_options *options, mv_intera
   if (options) o = *options;
   MV_CHECK_ARG(o.iterations >= 1 && o.iterations <= 10,
                "%s: iterations %d must be 1..10", fn, o.iterations);
+  MV_CHECK_ARG(o.local == 0 || o.local == 1, "%s: local %d must be 0 or 1", fn, o.local);
   MV_CHECK_ARG(o.margin >= 0 && o.margin <= 10,
                "%s: margin %g must be 0..10 (a fraction of the strokes' box)", fn, o.margin);
   MV_CHECK_ARG(o.smoothness >= 0 && o.smoothness <= 1000,
