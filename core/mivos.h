@@ -363,7 +363,7 @@ mv_status mv_network_fuse(mv_network *fusion, const uint8_t *rgb, int width, int
  * frames interacted on before, fusing the new result with the previous one
  * between them), correct any frame, propagate again. Three modules are chosen
  * independently:
- *   interaction  "graphcut" (default), "s2m" (needs weights), "freehand",
+ *   interaction  "strokecut" (default), "graphcut", "s2m" (needs weights), "freehand",
  *                or a backend registered with mv_backend_register;
  *   propagation  "labelprop" (default without weights), "network";
  *   fusion       "linear" (default without weights), "network", "none".

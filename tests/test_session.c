@@ -1,4 +1,4 @@
-/* The session engine end to end with the weight-free modules (graphcut +
+/* The session engine end to end with the weight-free modules (strokecut +
  * labelprop + linear): a DAVIS sequence driven by the scribble robot, the
  * editing operations, argument errors, and the memory bounds on a long
  * synthetic video. */
@@ -28,7 +28,7 @@ static double mean_jaccard(mv_session *s, const uint8_t *gt, int frames, int w, 
 }
 
 /* One robot interaction (frame -1: the worst frame) turned into scribble
- * maps, a graphcut interaction and a propagation. Returns the frame. */
+ * maps, an interaction (the default backend) and a propagation. Returns the frame. */
 static int robot_round(mv_session *s, const uint8_t *gt, const uint8_t *pred, int frames, int w,
                        int h, int frame) {
   mv_robot_scribble *scribble = NULL;
@@ -78,7 +78,7 @@ static void davis_loop(const char *sequence, double threshold) {
   if (CHECK_OK(mv_session_open(video, NULL, &s))) {
     mv_session_info si;
     CHECK_OK(mv_session_get_info(s, &si));
-    CHECK(!strcmp(si.interaction, "graphcut") && !strcmp(si.propagation, "labelprop") &&
+    CHECK(!strcmp(si.interaction, "strokecut") && !strcmp(si.propagation, "labelprop") &&
               !strcmp(si.fusion, "linear"),
           "weight-free defaults, got %s + %s + %s", si.interaction, si.propagation, si.fusion);
     memset(pred, 0, plane * T);

@@ -13,6 +13,9 @@
 #include "propagation/propagation_net.h"
 #include "propagation/refine.h"
 
+static mv_status strokecut(const mv_networks *nets, mv_interactor *out) {
+  return mv_interactor_strokecut(NULL, out);
+}
 static mv_status graphcut(const mv_networks *nets, mv_interactor *out) {
   return mv_interactor_graphcut(out);
 }
@@ -47,6 +50,7 @@ static mv_status network_fuser(const mv_networks *nets, mv_fuser *out) {
 
 /* The first entry of each kind is its weight-free default. */
 static const mv_builtin interactions[] = {
+    {"strokecut", 0, strokecut, NULL, NULL},
     {"graphcut", 0, graphcut, NULL, NULL},
     {"s2m", MV_NEEDS_S2M_NET, s2m, NULL, NULL},
     {"freehand", 0, freehand, NULL, NULL},
