@@ -10,6 +10,7 @@
 #include "interaction/interactor.h"
 #include "interaction/s2m_net.h"
 #include "propagation/labelprop.h"
+#include "propagation/labelprop_flow.h"
 #include "propagation/propagation_net.h"
 
 static mv_status graphcut(const mv_networks *nets, mv_interactor *out) {
@@ -25,6 +26,9 @@ static mv_status s2m(const mv_networks *nets, mv_interactor *out) {
 }
 static mv_status labelprop(const mv_networks *nets, mv_propagator *out) {
   return mv_propagator_labelprop(NULL, out);
+}
+static mv_status labelprop_flow(const mv_networks *nets, mv_propagator *out) {
+  return mv_propagator_labelprop_flow(NULL, out);
 }
 static mv_status network_propagator(const mv_networks *nets, mv_propagator *out) {
   return mv_propagator_network(nets->propagation, out);
@@ -42,6 +46,7 @@ static const mv_builtin interactions[] = {
 };
 static const mv_builtin propagators[] = {
     {"labelprop", 0, NULL, labelprop, NULL},
+    {"labelprop-flow", 0, NULL, labelprop_flow, NULL},
     {"network", MV_NEEDS_PROPAGATION_NET, NULL, network_propagator, NULL},
 };
 static const mv_builtin fusers[] = {

@@ -259,11 +259,14 @@ static mv_status run_pass(mv_engine *e, const interaction *in, int forward, prog
   /* Slots after the certain memory form a ring; without a byte bound it
    * never wraps and this is the official m_front bookkeeping. */
   int ring = memory.keys.h - certain, permanent = 0, previous_in_memory = 1, last_stored = idx;
+  /* The frame before the first one is the interacted frame, the last certain entry. */
+  int previous_slot = certain - 1;
   for (int ti = idx + step; ti != closest && s == MV_OK && !p->stopped; ti += step) {
     void *query = NULL;
     mv_tensor prob = {0}, aggregated = {0}, image = {0}, key = {0}, value = {0}, fused = {0};
     int stored = permanent + (previous_in_memory ? 0 : 1);
     memory.frames = certain + (stored < ring ? stored : ring);
+    memory.previous = previous_slot + 1;
     s = get_query(e, ti, &query);
     if (s == MV_OK) s = e->propagator.ops->segment(e->propagator.self, query, &memory, &prob);
     if (s == MV_OK) s = mv_aggregate(&prob, 0, &aggregated);
@@ -275,6 +278,7 @@ static mv_status run_pass(mv_engine *e, const interaction *in, int forward, prog
       if (s == MV_OK)
         s = e->propagator.ops->memorize(e->propagator.self, &image, &objects, &key, &value);
       if (s == MV_OK) s = mv_memory_store(&memory, certain + permanent % ring, &key, &value);
+      previous_slot = certain + permanent % ring;
       if (abs(ti - last_stored) >= e->config.memory_every) {
         permanent++;
         last_stored = ti;
