@@ -13,14 +13,53 @@ void mv_labelprop_flow_options_default(mv_labelprop_flow_options *options) {
   if (!options) return;
   mv_labelprop_options_default(&options->read);
   options->prior = 0.5f;
-  options->align = 1;
+  options->align = 3;
   mv_flow_options_default(&options->flow);
 }
+
+/* What the chained alignment (align 3) keeps of a memory slot between
+ * frames: the displacement from the last query's cells into the slot's
+ * frame, and the slot's lightness then (a slot rewritten since no longer
+ * matches it). */
+typedef struct slot_track {
+  float *displacement; /* 2 x cells */
+  float *lightness;    /* cells */
+} slot_track;
 
 typedef struct labelprop_flow {
   mv_propagator read; /* a labelprop propagator */
   mv_labelprop_flow_options options;
+  size_t cells;       /* of the tracked geometry (0: nothing tracked) */
+  slot_track *slots;
+  int slot_count;
+  float *last_query;  /* lightness of the last query segmented */
 } labelprop_flow;
+
+static void forget_tracks(labelprop_flow *lf) {
+  for (int i = 0; i < lf->slot_count; i++) {
+    free(lf->slots[i].displacement);
+    free(lf->slots[i].lightness);
+  }
+  free(lf->slots);
+  free(lf->last_query);
+  lf->slots = NULL, lf->slot_count = 0, lf->last_query = NULL, lf->cells = 0;
+}
+
+/* 1 when two lightness planes are the same frame's (the query's and the
+ * memory's keys round differently). */
+static int same_frame(const float *a, const float *b, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (fabsf(a[i] - b[i]) > 1e-2f) return 0;
+  return 1;
+}
+
+/* d(x) = b(x) + d_old(x + b(x)): the old displacement (from the previous
+ * query frame) seen from the current one through the flow b. */
+static void chain(const float *b, const float *old, int w, int h, float *out, float *scratch) {
+  const size_t plane = (size_t)w * h;
+  mv_flow_warp(old, 2, b, w, h, scratch);
+  for (size_t i = 0; i < 2 * plane; i++) out[i] = b[i] + scratch[i];
+}
 
 static mv_status flow_encode_query(void *self, const mv_tensor *image, void **query,
                                    size_t *bytes) {
@@ -133,12 +172,71 @@ static void motion_free(motion *m) {
   free(m->host.values);
 }
 
-static mv_status compute_motion(const labelprop_flow *lf, const mv_tensor *query_key,
+/* The chained displacements of every slot (align 3): the previous slot's
+ * is the flow b; a slot tracked at the last query, unchanged since, and
+ * the last query being the previous frame: chained through b; any other:
+ * a direct flow. Updates the tracks. */
+static mv_status track_slots(labelprop_flow *lf, motion *m, int w, int h, int prev) {
+  const size_t plane = (size_t)w * h;
+  const float cw = lf->options.read.colour_weight;
+  const int frames = m->host.frames;
+  if (lf->cells != plane || lf->slot_count < frames) {
+    /* a new geometry or more slots: start over */
+    forget_tracks(lf);
+    lf->slots = calloc((size_t)frames, sizeof *lf->slots);
+    lf->last_query = malloc(plane * sizeof(float));
+    if (!lf->slots || !lf->last_query) {
+      forget_tracks(lf);
+      return mv_fail(MV_E_MEMORY, "labelprop-flow: out of memory for the tracks");
+    }
+    lf->slot_count = frames, lf->cells = plane;
+    for (int t = 0; t < frames; t++) {
+      lf->slots[t].displacement = malloc(2 * plane * sizeof(float));
+      lf->slots[t].lightness = malloc(plane * sizeof(float));
+      if (!lf->slots[t].displacement || !lf->slots[t].lightness) {
+        forget_tracks(lf);
+        return mv_fail(MV_E_MEMORY, "labelprop-flow: out of memory for the tracks");
+      }
+      lf->slots[t].lightness[0] = NAN; /* untracked */
+    }
+    lf->last_query[0] = NAN;
+  }
+  float *l = m->frame_l, *d = m->forward; /* (the forward flow's room is free here) */
+  float *scratch = malloc(2 * plane * sizeof(float));
+  if (!scratch) return mv_fail(MV_E_MEMORY, "labelprop-flow: out of memory");
+  int continues = 0;
+  if (prev >= 0) {
+    for (size_t i = 0; i < plane; i++) l[i] = m->host.keys[(size_t)prev * plane + i] / cw;
+    continues = same_frame(lf->last_query, l, plane);
+  }
+  mv_status s = MV_OK;
+  for (int t = 0; s == MV_OK && t < frames; t++) {
+    slot_track *track = &lf->slots[t];
+    for (size_t i = 0; i < plane; i++) l[i] = m->host.keys[(size_t)t * plane + i] / cw;
+    if (t == prev) {
+      memcpy(d, m->backward, 2 * plane * sizeof(float));
+    } else if (continues && same_frame(track->lightness, l, plane)) {
+      chain(m->backward, track->displacement, w, h, d, scratch);
+    } else {
+      s = mv_optical_flow(m->current, l, w, h, &lf->options.flow, d);
+    }
+    if (s == MV_OK) {
+      memcpy(track->displacement, d, 2 * plane * sizeof(float));
+      memcpy(track->lightness, l, plane * sizeof(float));
+      s = align_frame(&m->host, t, d, w, h, m->scratch);
+    }
+  }
+  if (s == MV_OK) memcpy(lf->last_query, m->current, plane * sizeof(float));
+  free(scratch);
+  return s;
+}
+
+static mv_status compute_motion(labelprop_flow *lf, const mv_tensor *query_key,
                                 const mv_memory *memory, motion *m) {
   const int h = query_key->h, w = query_key->w, k = memory->values.n;
   const size_t plane = (size_t)h * w;
   const float cw = lf->options.read.colour_weight;
-  const int prev = memory->previous - 1;
+  const int prev = memory->previous - 1, align = lf->options.align;
   m->current = malloc(plane * (8 + (size_t)k) * sizeof(float));
   if (!m->current) return mv_fail(MV_E_MEMORY, "labelprop-flow: out of memory for %zu cells", plane);
   m->frame_l = m->current + plane, m->backward = m->frame_l + plane;
@@ -149,27 +247,35 @@ static mv_status compute_motion(const labelprop_flow *lf, const mv_tensor *query
   for (size_t i = 0; i < plane; i++) m->current[i] *= qs;
   MV_TRY(download_memory(memory, plane, &m->host));
   const size_t span = (size_t)memory->frames * plane;
-  for (int t = 0; t < memory->frames; t++) {
-    const int is_prev = t == prev;
-    if (!(lf->options.align == 2 || (lf->options.align == 1 && is_prev) ||
-          (is_prev && lf->options.prior > 0.0f)))
-      continue;
-    for (size_t i = 0; i < plane; i++)
-      m->frame_l[i] = m->host.keys[(size_t)t * plane + i] / cw;
-    /* backward: query cell x shows frame t's x + b(x); the forward flow checks it. */
+  if (prev >= 0) {
+    for (size_t i = 0; i < plane; i++) m->frame_l[i] = m->host.keys[(size_t)prev * plane + i] / cw;
+    /* backward: query cell x shows the previous frame's x + b(x) */
     MV_TRY(mv_optical_flow(m->current, m->frame_l, w, h, &lf->options.flow, m->backward));
-    if (is_prev && lf->options.prior > 0.0f) {
+    if (lf->options.prior > 0.0f) {
+      /* the forward flow checks it */
       MV_TRY(mv_optical_flow(m->frame_l, m->current, w, h, &lf->options.flow, m->forward));
       MV_TRY(mv_flow_consistency(m->backward, m->forward, w, h, m->valid));
       for (int o = 0; o < k; o++)
-        MV_TRY(mv_flow_warp(m->host.values + o * span + (size_t)t * plane, 1, m->backward, w, h,
-                            m->prior_values + o * plane));
+        MV_TRY(mv_flow_warp(m->host.values + o * span + (size_t)prev * plane, 1, m->backward, w,
+                            h, m->prior_values + o * plane));
       m->has_prior = 1;
     }
-    if (lf->options.align == 2 || (lf->options.align == 1 && is_prev))
-      MV_TRY(align_frame(&m->host, t, m->backward, w, h, m->scratch));
   }
-  if (lf->options.align) MV_TRY(upload_memory(&m->host, memory->previous, &m->aligned));
+  if (align == 3) {
+    MV_TRY(track_slots(lf, m, w, h, prev));
+  } else {
+    for (int t = 0; t < memory->frames; t++) {
+      if (t == prev && align >= 1) {
+        MV_TRY(align_frame(&m->host, t, m->backward, w, h, m->scratch));
+      } else if (align == 2) {
+        for (size_t i = 0; i < plane; i++)
+          m->frame_l[i] = m->host.keys[(size_t)t * plane + i] / cw;
+        MV_TRY(mv_optical_flow(m->current, m->frame_l, w, h, &lf->options.flow, m->forward));
+        MV_TRY(align_frame(&m->host, t, m->forward, w, h, m->scratch));
+      }
+    }
+  }
+  if (align) MV_TRY(upload_memory(&m->host, memory->previous, &m->aligned));
   return MV_OK;
 }
 
@@ -200,7 +306,7 @@ static mv_status flow_segment(void *self, void *query, const mv_memory *memory, 
   motion m;
   memset(&m, 0, sizeof m);
   mv_status s = MV_OK;
-  const int use_motion = lf->options.align == 2 ||
+  const int use_motion = lf->options.align >= 2 ||
                          (memory->previous > 0 && (lf->options.align || lf->options.prior > 0.0f));
   if (use_motion) s = compute_motion(lf, query_key, memory, &m);
   const mv_memory *read = m.aligned.keys.buffer ? &m.aligned : memory;
@@ -215,6 +321,7 @@ static mv_status flow_segment(void *self, void *query, const mv_memory *memory, 
 
 static void flow_destroy(void *self) {
   labelprop_flow *lf = self;
+  forget_tracks(lf);
   mv_propagator_destroy(&lf->read);
   free(lf);
 }
@@ -235,9 +342,9 @@ mv_status mv_propagator_labelprop_flow(const mv_labelprop_flow_options *options,
   }
   MV_CHECK_ARG(isfinite(o.prior) && o.prior >= 0.0f && o.prior <= 1.0f,
                "%s: options->prior = %g, expected 0 .. 1", fn, (double)o.prior);
-  MV_CHECK_ARG(o.align >= 0 && o.align <= 2,
-               "%s: options->align = %d, expected 0 (none), 1 (the previous frame) or 2 (every "
-               "memory frame)", fn, o.align);
+  MV_CHECK_ARG(o.align >= 0 && o.align <= 3,
+               "%s: options->align = %d, expected 0 (none), 1 (the previous frame), 2 (every "
+               "memory frame, direct flows) or 3 (every memory frame, chained flows)", fn, o.align);
   MV_TRY(mv_flow_options_check(&o.flow, fn));
   labelprop_flow *lf = calloc(1, sizeof *lf);
   if (!lf) return mv_fail(MV_E_MEMORY, "%s: out of memory", fn);

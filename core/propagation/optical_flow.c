@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "opencl/host_map.h"
 
 enum { MAX_LEVELS = 10, MAX_PATCH = 32 };
 
@@ -41,6 +42,30 @@ static inline float sample(const float *img, int w, int h, float x, float y) {
   const float *r0 = img + (size_t)y0 * w, *r1 = img + (size_t)y1 * w;
   float top = r0[x0] + fx * (r0[x1] - r0[x0]), bottom = r1[x0] + fx * (r1[x1] - r1[x0]);
   return top + fy * (bottom - top);
+}
+
+/* The p x p patch of img at (x0 + u, y0 + v), bilinear, clamped: one set
+ * of weights for the whole patch (its positions share the fractions) and
+ * direct rows when all taps are inside. */
+static void sample_patch(const float *img, int w, int h, int x0, int y0, int p, float u, float v,
+                         float *out) {
+  const float fu = floorf(u), fv = floorf(v);
+  const int ix = x0 + (int)fu, iy = y0 + (int)fv;
+  if (ix >= 0 && iy >= 0 && ix + p < w && iy + p < h) {
+    const float ax = u - fu, ay = v - fv;
+    for (int j = 0; j < p; j++) {
+      const float *r0 = img + (size_t)(iy + j) * w + ix, *r1 = r0 + w;
+      for (int i = 0; i < p; i++) {
+        const float top = r0[i] + ax * (r0[i + 1] - r0[i]);
+        const float bottom = r1[i] + ax * (r1[i + 1] - r1[i]);
+        out[j * p + i] = top + ay * (bottom - top);
+      }
+    }
+    return;
+  }
+  for (int j = 0; j < p; j++)
+    for (int i = 0; i < p; i++)
+      out[j * p + i] = sample(img, w, h, (float)(x0 + i) + u, (float)(y0 + j) + v);
 }
 
 /* One pyramid level: the 2x2 mean of the level below (odd last rows and
@@ -95,13 +120,9 @@ static void search_patch(const float *i0, const float *i1, int w, int h, int x0,
   float bu = u_init, bv = v_init, best = INFINITY, cu = u_init, cv = v_init;
   float warped[MAX_PATCH * MAX_PATCH];
   for (int it = 0; it <= iterations; it++) {
+    sample_patch(i1, w, h, x0, y0, p, cu, cv, warped);
     float wmean = 0.0f;
-    for (int j = 0; j < p; j++)
-      for (int i = 0; i < p; i++) {
-        float s = sample(i1, w, h, (float)(x0 + i) + cu, (float)(y0 + j) + cv);
-        warped[j * p + i] = s;
-        wmean += s;
-      }
+    for (int k = 0; k < n; k++) wmean += warped[k];
     wmean /= (float)n;
     double bx = 0, by = 0, ssd = 0;
     for (int k = 0; k < n; k++) {
@@ -129,33 +150,61 @@ static void search_patch(const float *i0, const float *i1, int w, int h, int x0,
   *u = bu, *v = bv;
 }
 
+/* The patches of one level: each row of patches is a task of the host
+ * pool (the searches are independent; the densification that sums
+ * overlapping patches runs after them on one thread). */
+typedef struct level_job {
+  const float *i0, *i1, *flow;
+  int w, h, p, iterations, nx;
+  const int *ox, *oy;
+  float *u, *v; /* per patch */
+} level_job;
+
+static void search_row(void *context, int py, int worker) {
+  const level_job *job = context;
+  const size_t plane = (size_t)job->w * job->h;
+  for (int px = 0; px < job->nx; px++) {
+    const int x0 = job->ox[px], y0 = job->oy[py];
+    const size_t centre = (size_t)(y0 + job->p / 2) * job->w + (size_t)(x0 + job->p / 2);
+    float u = job->flow[centre], v = job->flow[plane + centre];
+    search_patch(job->i0, job->i1, job->w, job->h, x0, y0, job->p, job->iterations, &u, &v);
+    job->u[(size_t)py * job->nx + px] = u;
+    job->v[(size_t)py * job->nx + px] = v;
+  }
+}
+
 /* One level: the patches' displacements from the dense initial flow
  * (2 x h x w, replaced by the densified result). */
 static mv_status level_flow(const float *i0, const float *i1, int w, int h,
                             const mv_flow_options *o, float *flow) {
   const int p = o->patch;
   if (w < p || h < p) return MV_OK; /* too small for a patch: keep the initial flow */
+  const size_t plane = (size_t)w * h;
+  const size_t most = ((size_t)w / o->spacing + 2) * ((size_t)h / o->spacing + 2);
   int *ox = malloc(((size_t)w / o->spacing + 2) * sizeof(int));
   int *oy = malloc(((size_t)h / o->spacing + 2) * sizeof(int));
-  const size_t plane = (size_t)w * h;
   float *acc = calloc(3 * plane, sizeof(float)); /* weighted dx, dy and weight sums */
-  if (!ox || !oy || !acc) {
+  float *uv = malloc(2 * most * sizeof(float));
+  if (!ox || !oy || !acc || !uv) {
     free(ox);
     free(oy);
     free(acc);
+    free(uv);
     return mv_fail(MV_E_MEMORY, "mv_optical_flow: out of memory for a %dx%d level", w, h);
   }
   const int nx = grid(w, p, o->spacing, ox), ny = grid(h, p, o->spacing, oy);
+  level_job job = {i0, i1, flow, w, h, p, o->iterations, nx, ox, oy, uv, uv + most};
+  mv_host_parallel(ny, search_row, &job);
   for (int py = 0; py < ny; py++)
     for (int px = 0; px < nx; px++) {
       const int x0 = ox[px], y0 = oy[py];
-      const size_t centre = (size_t)(y0 + p / 2) * w + (size_t)(x0 + p / 2);
-      float u = flow[centre], v = flow[plane + centre];
-      search_patch(i0, i1, w, h, x0, y0, p, o->iterations, &u, &v);
+      const float u = job.u[(size_t)py * nx + px], v = job.v[(size_t)py * nx + px];
+      float warped[MAX_PATCH * MAX_PATCH];
+      sample_patch(i1, w, h, x0, y0, p, u, v, warped);
       for (int j = 0; j < p; j++)
         for (int i = 0; i < p; i++) {
           const int x = x0 + i, y = y0 + j;
-          const float e = sample(i1, w, h, (float)x + u, (float)y + v) - i0[(size_t)y * w + x];
+          const float e = warped[j * p + i] - i0[(size_t)y * w + x];
           const float weight = 1.0f / fmaxf(1.0f, fabsf(e));
           const size_t at = (size_t)y * w + x;
           acc[at] += weight * u;
@@ -172,6 +221,7 @@ static mv_status level_flow(const float *i0, const float *i1, int w, int h,
   free(ox);
   free(oy);
   free(acc);
+  free(uv);
   return MV_OK;
 }
 

@@ -11,7 +11,10 @@
  * iterate and falling back to the initial displacement when the search
  * moved farther than a patch; the dense flow is the average of the patches
  * covering a pixel weighted by 1 / max(1, |photometric error|). No
- * variational refinement (DIS's optional last step).
+ * variational refinement (DIS's optional last step). The patch searches
+ * of a level run on the host thread pool (opencl/host_map.h), a row of
+ * patches per task. No OpenCL kernel yet: on a GPU the flow runs on the
+ * host too (at labelprop's cell resolution it is a few ms).
  *
  * Images are one float plane, row-major, any intensity scale (the
  * weights' floor of 1 assumes about 0..100 or 0..255: noise of ~1 unit).
