@@ -12,9 +12,15 @@
 void mv_labelprop_flow_options_default(mv_labelprop_flow_options *options) {
   if (!options) return;
   mv_labelprop_options_default(&options->read);
+  /* With the memory aligned, a smaller window and fewer kept entries keep
+   * the accuracy at less cost (bench labelprop quality, see the header). */
+  options->read.window = 6;
+  options->read.top_k = 20;
   options->prior = 0.5f;
-  options->align = 3;
+  options->align = 2;
   mv_flow_options_default(&options->flow);
+  options->flow.spacing = 6;
+  options->flow.iterations = 10;
 }
 
 /* What the chained alignment (align 3) keeps of a memory slot between

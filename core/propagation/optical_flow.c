@@ -16,6 +16,7 @@ void mv_flow_options_default(mv_flow_options *options) {
   options->spacing = 4;
   options->iterations = 16;
   options->levels = 0;
+  options->finest = 0;
 }
 
 mv_status mv_flow_options_check(const mv_flow_options *o, const char *fn) {
@@ -26,6 +27,9 @@ mv_status mv_flow_options_check(const mv_flow_options *o, const char *fn) {
                "%s: options->spacing = %d, expected 1 .. patch (%d)", fn, o->spacing, o->patch);
   MV_CHECK_ARG(o->iterations >= 1 && o->iterations <= 256,
                "%s: options->iterations = %d, expected 1 .. 256", fn, o->iterations);
+  MV_CHECK_ARG(o->finest >= 0 && o->finest < MAX_LEVELS,
+               "%s: options->finest = %d, expected 0 (full resolution) .. %d", fn, o->finest,
+               (int)MAX_LEVELS - 1);
   MV_CHECK_ARG(o->levels >= 0 && o->levels <= MAX_LEVELS,
                "%s: options->levels = %d, expected 0 (automatic) .. %d", fn, o->levels,
                (int)MAX_LEVELS);
@@ -290,7 +294,9 @@ mv_status mv_optical_flow(const float *from, const float *to, int width, int hei
       free(current);
     }
     current = next;
-    s = level_flow(pyr[0][l], pyr[1][l], lw[l], lh[l], &o, current);
+    /* Levels finer than `finest` only upsample (DIS's finest scale). */
+    if (l >= o.finest || (l == levels - 1 && o.finest >= levels))
+      s = level_flow(pyr[0][l], pyr[1][l], lw[l], lh[l], &o, current);
   }
   if (current && current != flow) free(current);
   for (int l = 1; l < MAX_LEVELS; l++) {

@@ -31,9 +31,12 @@ typedef struct mv_flow_options {
   int iterations;  /* Gauss-Newton iterations per patch and level: 1 .. 256 */
   int levels;      /* pyramid levels: 0 = as many as keep the smaller side >= a patch
                       (at most 10), else 1 .. 10 */
+  int finest;      /* finest level searched: 0 = full resolution; above 0 the finer
+                      levels only upsample the flow (DIS's finest scale: ~4x less work
+                      per level skipped); 0 .. 9 */
 } mv_flow_options;
 
-/* patch 8, spacing 4, iterations 16, levels 0 (automatic). */
+/* patch 8, spacing 4, iterations 16, levels 0 (automatic), finest 0. */
 void mv_flow_options_default(mv_flow_options *options);
 
 /* MV_E_ARGUMENT naming `fn` and the option when an option is out of range. */

@@ -14,10 +14,12 @@
  *     difference of the two paths' probabilities;
  *  3. growing: the engine with memory_every 1 (SEG_FRAMES frames, stride 4):
  *     ms per frame (wall and process CPU) where the memory holds 8..12
- *     frames.
+ *     frames, for labelprop and labelprop-flow;
+ *  4. quality: frame 0's ground truth propagated over 29 frames of every
+ *     DAVIS 2016 sequence of shared/data, per propagator (see below).
  * Frames are decoded and preprocessed before timing (the engine's source
  * hands out cached device copies). MIVOS_BENCH_LABELPROP=module,engine,
- * growing runs only the parts named. Wall times on a shared machine move
+ * growing,quality runs only the parts named. Wall times on a shared machine move
  * with its load; the process CPU times much less. */
 #include <dirent.h>
 #include <stdio.h>
@@ -100,20 +102,23 @@ typedef struct engine_result {
   stamps stamps;
 } engine_result;
 
-/* One engine run over `frames` frames; probabilities (frames x floats each,
+/* One engine run over `frames` frames with labelprop (flow 0) or
+ * labelprop-flow (flow 1); probabilities (frames x floats each,
  * `frame_floats` per frame) into `probs` when not NULL. */
-static mv_status run_engine(int stride, int frames, int memory_every, bench_frames *f,
-                            const uint8_t *truth, int h, int w, const float *mask, float *probs,
-                            size_t frame_floats, engine_result *r) {
-  mv_labelprop_options o;
-  options_for_stride(stride, &o);
+static mv_status run_engine_with(int flow, int stride, int frames, int memory_every,
+                                 bench_frames *f, const uint8_t *truth, int h, int w,
+                                 const float *mask, float *probs, size_t frame_floats,
+                                 engine_result *r) {
+  mv_labelprop_flow_options fo;
+  mv_labelprop_flow_options_default(&fo);
+  options_for_stride(stride, &fo.read);
   mv_propagator prop;
   mv_fuser fuser;
   mv_engine *engine = NULL;
   mv_engine_config config = {
       .frames = frames, .objects = 1, .height = h, .width = w, .memory_every = memory_every};
-  mv_status s = mv_propagator_labelprop(&o, &prop);
-  if (s == MV_OK) s = mv_fuser_linear(&fuser);
+  mv_status s = flow ? mv_propagator_labelprop_flow(&fo, &prop)
+                     : mv_propagator_labelprop(&fo.read, &prop);  if (s == MV_OK) s = mv_fuser_linear(&fuser);
   if (s == MV_OK) s = mv_engine_create(&config, prop, &fuser, cached_source, f, &engine);
   memset(r, 0, sizeof *r);
   r->stamps.t[0] = bench_now();
@@ -138,6 +143,14 @@ static mv_status run_engine(int stride, int frames, int memory_every, bench_fram
   free(labels);
   mv_engine_free(engine);
   return s;
+}
+
+/* labelprop alone. */
+static mv_status run_engine(int stride, int frames, int memory_every, bench_frames *f,
+                            const uint8_t *truth, int h, int w, const float *mask, float *probs,
+                            size_t frame_floats, engine_result *r) {
+  return run_engine_with(0, stride, frames, memory_every, f, truth, h, w, mask, probs,
+                         frame_floats, r);
 }
 
 static const char *path_name(int host) { return host ? "host" : "kernels"; }
@@ -198,29 +211,33 @@ static mv_status bench_engine(bench_frames *f, const uint8_t *truth, int h, int 
   return s;
 }
 
-/* 2: a growing memory (every frame memorised), stride 4. */
+/* 2: a growing memory (every frame memorised), stride 4, labelprop and
+ * labelprop-flow (its default options) on each path. */
 static mv_status bench_growing(bench_frames *f, const uint8_t *truth, int h, int w,
                                const float *mask, int paths) {
   printf("engine, memory_every 1 (frame t reads t memory frames), stride 4, %d frames; "
          "medians over the frames that read 8..12 memory frames:\n",
          SEG_FRAMES);
-  printf("  %-8s %12s %10s %16s %8s\n", "path", "ms/frame", "frames/s", "cpu ms/frame", "mean J");
+  printf("  %-16s %-8s %12s %10s %16s %8s\n", "propagator", "path", "ms/frame", "frames/s",
+         "cpu ms/frame", "mean J");
   mv_status s = MV_OK;
-  for (int host = 0; s == MV_OK && host < paths; host++) {
-    engine_result r;
-    use_path(host);
-    s = run_engine(4, SEG_FRAMES, 1, f, truth, h, w, mask, NULL, 0, &r);
-    if (s != MV_OK) break;
-    /* Propagated frame ti (done = ti) read ti memory frames. */
-    double ms[5], cpu[5];
-    for (int i = 0; i < 5; i++) {
-      ms[i] = 1000.0 * (r.stamps.t[8 + i] - r.stamps.t[7 + i]);
-      cpu[i] = 1000.0 * (r.stamps.cpu[8 + i] - r.stamps.cpu[7 + i]);
+  for (int flow = 0; s == MV_OK && flow < 2; flow++)
+    for (int host = 0; s == MV_OK && host < paths; host++) {
+      engine_result r;
+      use_path(host);
+      s = run_engine_with(flow, 4, SEG_FRAMES, 1, f, truth, h, w, mask, NULL, 0, &r);
+      if (s != MV_OK) break;
+      /* Propagated frame ti (done = ti) read ti memory frames. */
+      double ms[5], cpu[5];
+      for (int i = 0; i < 5; i++) {
+        ms[i] = 1000.0 * (r.stamps.t[8 + i] - r.stamps.t[7 + i]);
+        cpu[i] = 1000.0 * (r.stamps.cpu[8 + i] - r.stamps.cpu[7 + i]);
+      }
+      double m = median(ms, 5), c = median(cpu, 5);
+      printf("  %-16s %-8s %12.1f %10.2f %16.1f %8.4f\n", flow ? "labelprop-flow" : "labelprop",
+             path_name(host), m, 1000.0 / m, c, r.mean_j);
+      fflush(stdout);
     }
-    double m = median(ms, 5), c = median(cpu, 5);
-    printf("  %-8s %12.1f %10.2f %16.1f %8.4f\n", path_name(host), m, 1000.0 / m, c, r.mean_j);
-    fflush(stdout);
-  }
   mv_memory_set_host_ops(-1);
   return s;
 }
@@ -330,7 +347,7 @@ static mv_status bench_module(bench_frames *f, const uint8_t *truth, int h, int 
  * propagators; MIVOS_BENCH_OPTIONS="top_k=20,window=12,prior=0.5,..."
  * overrides options of both (names as in mv_labelprop_flow_options: top_k,
  * window, colour_weight, position_weight, stride, tile, prior, patch,
- * spacing, iterations, levels). */
+ * spacing, iterations, levels, finest). */
 
 enum { MAX_SEQUENCES = 64 };
 
@@ -347,6 +364,7 @@ static int set_option(mv_labelprop_flow_options *o, const char *name, double v) 
   else if (!strcmp(name, "spacing")) o->flow.spacing = (int)v;
   else if (!strcmp(name, "iterations")) o->flow.iterations = (int)v;
   else if (!strcmp(name, "levels")) o->flow.levels = (int)v;
+  else if (!strcmp(name, "finest")) o->flow.finest = (int)v;
   else return 0;
   return 1;
 }
@@ -484,10 +502,10 @@ static mv_status bench_quality(void) {
   printf("quality: frame 0's ground truth propagated over frames 1..%d (480p, memory_every 5, "
          "linear fusion); mean J over 1..9 and 1..%d; CPU ms per frame (process)\n"
          "  options: stride %d top_k %d colour_weight %g position_weight %g window %d tile %d "
-         "prior %g align %d flow patch %d spacing %d iterations %d levels %d\n",
+         "prior %g align %d flow patch %d spacing %d iterations %d levels %d finest %d\n",
          QUALITY_FRAMES - 1, QUALITY_FRAMES - 1, o.read.stride, o.read.top_k,
          (double)o.read.colour_weight, (double)o.read.position_weight, o.read.window, o.read.tile,
-         (double)o.prior, o.align, o.flow.patch, o.flow.spacing, o.flow.iterations, o.flow.levels);
+         (double)o.prior, o.align, o.flow.patch, o.flow.spacing, o.flow.iterations, o.flow.levels, o.flow.finest);
   printf("  %-20s", "sequence");
   for (int p = 0; p < count; p++) printf(" %16s J1-9 J1-29   cpu", names[p]);
   printf("\n");
