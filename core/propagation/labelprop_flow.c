@@ -16,11 +16,12 @@ void mv_labelprop_flow_options_default(mv_labelprop_flow_options *options) {
    * the accuracy at less cost (bench labelprop quality, see the header). */
   options->read.window = 6;
   options->read.top_k = 20;
-  options->prior = 0.5f;
+  options->prior = 0.0f;
   options->align = 2;
   mv_flow_options_default(&options->flow);
   options->flow.spacing = 6;
   options->flow.iterations = 10;
+  options->flow.finest = 1;
 }
 
 /* What the chained alignment (align 3) keeps of a memory slot between

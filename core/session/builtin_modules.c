@@ -45,8 +45,9 @@ static const mv_builtin interactions[] = {
     {"freehand", 0, freehand, NULL, NULL},
 };
 static const mv_builtin propagators[] = {
-    {"labelprop", 0, NULL, labelprop, NULL},
+    /* labelprop with optical flow (the default); labelprop as it was, to compare */
     {"labelprop-flow", 0, NULL, labelprop_flow, NULL},
+    {"labelprop", 0, NULL, labelprop, NULL},
     {"network", MV_NEEDS_PROPAGATION_NET, NULL, network_propagator, NULL},
 };
 static const mv_builtin fusers[] = {

@@ -221,8 +221,12 @@ static mv_status bench_growing(bench_frames *f, const uint8_t *truth, int h, int
   printf("  %-16s %-8s %12s %10s %16s %8s\n", "propagator", "path", "ms/frame", "frames/s",
          "cpu ms/frame", "mean J");
   mv_status s = MV_OK;
+  /* MIVOS_BENCH_HOST_ONLY=1: the host paths only (the kernels take
+   * seconds per frame under PoCL). */
+  const char *host_only = getenv("MIVOS_BENCH_HOST_ONLY");
+  const int first = host_only && !strcmp(host_only, "1") ? paths - 1 : 0;
   for (int flow = 0; s == MV_OK && flow < 2; flow++)
-    for (int host = 0; s == MV_OK && host < paths; host++) {
+    for (int host = first; s == MV_OK && host < paths; host++) {
       engine_result r;
       use_path(host);
       s = run_engine_with(flow, 4, SEG_FRAMES, 1, f, truth, h, w, mask, NULL, 0, &r);
