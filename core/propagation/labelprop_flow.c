@@ -1,4 +1,5 @@
-/* labelprop-flow: labelprop's read plus the flow-warped previous mask
+/* labelprop-flow: labelprop's read on a memory aligned to the query frame
+ * by optical flow, and the flow-warped previous mask as a prior
  * (labelprop_flow.h). */
 #include "propagation/labelprop_flow.h"
 
@@ -53,10 +54,10 @@ static void forget_tracks(labelprop_flow *lf) {
 }
 
 /* 1 when two lightness planes are the same frame's (the query's and the
- * memory's keys round differently). */
+ * memory's keys round differently); an untracked plane holds NaN. */
 static int same_frame(const float *a, const float *b, size_t n) {
   for (size_t i = 0; i < n; i++)
-    if (fabsf(a[i] - b[i]) > 1e-2f) return 0;
+    if (!(fabsf(a[i] - b[i]) <= 1e-2f)) return 0;
   return 1;
 }
 
@@ -309,6 +310,19 @@ static mv_status flow_segment(void *self, void *query, const mv_memory *memory, 
                "%s: memory->previous = %d, expected 0 (none) .. frames (%d)", fn,
                memory->previous, memory->frames);
   const mv_tensor *query_key = mv_labelprop_query_key(query);
+  /* The motion steps read the memory on the host: check its layout first
+   * (labelprop's read checks it again). */
+  MV_TRY(mv_tensor_check(&memory->keys, fn, "memory->keys"));
+  MV_TRY(mv_tensor_check(&memory->values, fn, "memory->values"));
+  const int cells = query_key->h * query_key->w;
+  MV_CHECK_ARG(memory->keys.c == CK && memory->values.c == 1 && memory->keys.w == cells &&
+                   memory->values.w == cells && memory->values.n == memory->keys.n &&
+                   memory->values.h == memory->keys.h && memory->frames >= 1 &&
+                   memory->frames <= memory->keys.h,
+               "%s: memory keys %dx%dx%dx%d / values %dx%dx%dx%d with %d frames do not hold "
+               "labelprop frames of %d cells", fn, memory->keys.n, memory->keys.c,
+               memory->keys.h, memory->keys.w, memory->values.n, memory->values.c,
+               memory->values.h, memory->values.w, memory->frames, cells);
   mv_tensor readout = {0};
   motion m;
   memset(&m, 0, sizeof m);
