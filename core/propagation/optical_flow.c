@@ -38,8 +38,9 @@ mv_status mv_flow_options_check(const mv_flow_options *o, const char *fn) {
 
 /* Bilinear sample with coordinates clamped to the image. */
 static inline float sample(const float *img, int w, int h, float x, float y) {
-  x = x < 0.0f ? 0.0f : x > (float)(w - 1) ? (float)(w - 1) : x;
-  y = y < 0.0f ? 0.0f : y > (float)(h - 1) ? (float)(h - 1) : y;
+  /* (written so that NaN clamps to 0: never an undefined conversion) */
+  x = x > 0.0f ? (x < (float)(w - 1) ? x : (float)(w - 1)) : 0.0f;
+  y = y > 0.0f ? (y < (float)(h - 1) ? y : (float)(h - 1)) : 0.0f;
   int x0 = (int)x, y0 = (int)y;
   int x1 = x0 + 1 < w ? x0 + 1 : x0, y1 = y0 + 1 < h ? y0 + 1 : y0;
   float fx = x - (float)x0, fy = y - (float)y0;
@@ -53,6 +54,9 @@ static inline float sample(const float *img, int w, int h, float x, float y) {
  * direct rows when all taps are inside. */
 static void sample_patch(const float *img, int w, int h, int x0, int y0, int p, float u, float v,
                          float *out) {
+  /* A displacement beyond any image (or NaN) samples the border. */
+  u = u > -1e6f ? (u < 1e6f ? u : 1e6f) : -1e6f;
+  v = v > -1e6f ? (v < 1e6f ? v : 1e6f) : -1e6f;
   const float fu = floorf(u), fv = floorf(v);
   const int ix = x0 + (int)fu, iy = y0 + (int)fv;
   if (ix >= 0 && iy >= 0 && ix + p < w && iy + p < h) {
