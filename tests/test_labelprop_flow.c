@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "fusion/fuser.h"
 #include "nets/preprocess.h"
 #include "propagation/labelprop_flow.h"
@@ -135,6 +136,130 @@ static void test_fast_object(void) {
   }
 }
 
+/* ---- the engine names the previous frame's slot (mv_memory.previous) -----
+ *
+ * A wrapper around labelprop records, at every segment(), whether memory
+ * slot previous - 1 holds the frame segmented just before in the pass (its
+ * lightness equals that query's), or, at a pass's first frame, the
+ * interacted frame (the last certain entry). Runs a forward pass, then a
+ * second interaction that propagates backwards, with memory_every 2, with
+ * and without a bank bound that makes the slots a ring. */
+
+typedef struct recorder {
+  mv_propagator inner;
+  float *last;      /* lightness (cw L) of the last query, or NULL */
+  int calls, right, wrong_slot;
+} recorder;
+
+static mv_status lightness(const mv_tensor *t, size_t offset, size_t n, float scale, float *out) {
+  mv_tensor view = {t->buffer, t->offset + offset, 1, 1, 1, (int)n, 0};
+  MV_TRY(mv_tensor_download(&view, out));
+  for (size_t i = 0; i < n; i++) out[i] *= scale;
+  return MV_OK;
+}
+
+static mv_status rec_encode(void *self, const mv_tensor *image, void **q, size_t *bytes) {
+  recorder *r = self;
+  return r->inner.ops->encode_query(r->inner.self, image, q, bytes);
+}
+static void rec_free(void *self, void *q) {
+  recorder *r = self;
+  r->inner.ops->free_query(r->inner.self, q);
+}
+static mv_status rec_memorize(void *self, const mv_tensor *image, const mv_tensor *masks,
+                              mv_tensor *key, mv_tensor *value) {
+  recorder *r = self;
+  return r->inner.ops->memorize(r->inner.self, image, masks, key, value);
+}
+static mv_status rec_segment(void *self, void *query, const mv_memory *memory, mv_tensor *prob) {
+  recorder *r = self;
+  const mv_tensor *qk = mv_labelprop_query_key(query);
+  const size_t n = (size_t)qk->h * qk->w;
+  float *slot = malloc(n * sizeof(float)), *current = malloc(n * sizeof(float));
+  mv_status s = slot && current ? MV_OK : MV_E_MEMORY;
+  r->calls++;
+  if (s == MV_OK && (memory->previous < 1 || memory->previous > memory->frames)) {
+    r->wrong_slot++;
+  } else if (s == MV_OK) {
+    s = lightness(&memory->keys, (size_t)(memory->previous - 1) * n, n, 1.0f, slot);
+    if (s == MV_OK) s = lightness(qk, 0, n, 1.0f / sqrtf(6.0f), current);
+    /* r->last is the previous query's; NULL at a pass's first frame, where
+     * the slot must hold the interacted frame, which no query shows. */
+    if (s == MV_OK && r->last) {
+      double worst = 0.0;
+      for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs(slot[i] - r->last[i]));
+      r->right += worst < 1e-3;
+    } else if (s == MV_OK) {
+      r->right++;
+    }
+  }
+  if (s == MV_OK) {
+    free(r->last);
+    r->last = current;
+    current = NULL;
+    s = r->inner.ops->segment(r->inner.self, query, memory, prob);
+  }
+  free(slot);
+  free(current);
+  return s;
+}
+static void rec_destroy(void *self) {
+  recorder *r = self;
+  mv_propagator_destroy(&r->inner);
+  free(r->last);
+}
+static const mv_propagator_ops recorder_ops = {rec_encode, rec_free,   rec_memorize,
+                                               rec_segment, NULL,      rec_destroy};
+
+static void test_previous_slot(void) {
+  static const size_t bounds[2] = {0, 1}; /* none; 1 byte: the smallest ring */
+  frames f;
+  uint8_t *truth[T];
+  memset(&f, 0, sizeof f);
+  f.pad = mv_padding_for(H, W, 16);
+  int ok = 1;
+  for (int t = 0; t < T; t++) {
+    f.rgb[t] = malloc((size_t)H * W * 3);
+    truth[t] = malloc((size_t)H * W);
+    ok &= f.rgb[t] && truth[t];
+    if (f.rgb[t] && truth[t]) make_frame(t, f.rgb[t], truth[t]);
+  }
+  float *mask = calloc(2 * (size_t)H * W, sizeof(float));
+  CHECK(ok && mask, "out of memory");
+  for (int b = 0; ok && mask && b < 2; b++) {
+    recorder rec;
+    memset(&rec, 0, sizeof rec);
+    mv_engine *engine = NULL;
+    mv_fuser fuser;
+    mv_engine_config config = {.frames = T, .objects = 1, .height = H, .width = W,
+                               .memory_every = 2, .memory_bank_bytes = bounds[b]};
+    if (!CHECK_OK(mv_propagator_labelprop(NULL, &rec.inner)) || !CHECK_OK(mv_fuser_linear(&fuser)))
+      break;
+    mv_propagator prop = {&recorder_ops, &rec, "recorder"};
+    if (!CHECK_OK(mv_engine_create(&config, prop, &fuser, frame_source, &f, &engine))) {
+      rec_destroy(&rec);
+      break;
+    }
+    for (size_t i = 0; i < (size_t)H * W; i++) mask[(size_t)truth[0][i] * H * W + i] = 1.0f;
+    CHECK_OK(mv_engine_interact(engine, 0, mask, NULL, NULL)); /* frames 1..4 forward */
+    free(rec.last);
+    rec.last = NULL; /* a new pass */
+    CHECK_OK(mv_engine_interact(engine, T - 1, mask, NULL, NULL)); /* 3..1 backward */
+    printf("  bank bound %zu: %d segment calls, %d with the previous frame in slot "
+           "previous - 1, %d with previous out of range\n",
+           bounds[b], rec.calls, rec.right, rec.wrong_slot);
+    CHECK(rec.calls == 2 * (T - 1) - 1 && rec.right == rec.calls && rec.wrong_slot == 0,
+          "bank bound %zu: the previous frame's slot at every frame (%d of %d, %d out of range)",
+          bounds[b], rec.right, rec.calls, rec.wrong_slot);
+    mv_engine_free(engine); /* destroys the recorder through its ops */
+  }
+  free(mask);
+  for (int t = 0; t < T; t++) {
+    free(f.rgb[t]);
+    free(truth[t]);
+  }
+}
+
 static void test_bad_options(void) {
   mv_propagator p;
   mv_labelprop_flow_options o;
@@ -185,6 +310,7 @@ static void test_bad_options(void) {
 
 int main(void) {
   test_bad_options();
+  test_previous_slot();
   test_fast_object();
   return mv_test_finish();
 }
