@@ -70,6 +70,27 @@ static mv_status frame_source(void *user, int t, mv_tensor *out) {
   return mv_preprocess_frame(f->rgb[t], H, W, f->pad, out);
 }
 
+/* The T frames and their truth; 0 when out of memory (free either way). */
+static int frames_make(frames *f, uint8_t **truth) {
+  memset(f, 0, sizeof *f);
+  f->pad = mv_padding_for(H, W, 16);
+  int ok = 1;
+  for (int t = 0; t < T; t++) {
+    f->rgb[t] = malloc((size_t)H * W * 3);
+    truth[t] = malloc((size_t)H * W);
+    ok &= f->rgb[t] && truth[t];
+    if (f->rgb[t] && truth[t]) make_frame(t, f->rgb[t], truth[t]);
+  }
+  return ok;
+}
+
+static void frames_free(frames *f, uint8_t **truth) {
+  for (int t = 0; t < T; t++) {
+    free(f->rgb[t]);
+    free(truth[t]);
+  }
+}
+
 /* Mean J over frames 1..T-1 of frame 0's truth propagated by `prop`. */
 static double propagate(mv_propagator prop, frames *f, uint8_t *const *truth) {
   mv_engine *engine = NULL;
@@ -105,15 +126,7 @@ done:
 static void test_fast_object(void) {
   frames f;
   uint8_t *truth[T];
-  memset(&f, 0, sizeof f);
-  f.pad = mv_padding_for(H, W, 16);
-  int ok = 1;
-  for (int t = 0; t < T; t++) {
-    f.rgb[t] = malloc((size_t)H * W * 3);
-    truth[t] = malloc((size_t)H * W);
-    ok &= f.rgb[t] && truth[t];
-    if (f.rgb[t] && truth[t]) make_frame(t, f.rgb[t], truth[t]);
-  }
+  int ok = frames_make(&f, truth);
   CHECK(ok, "out of memory");
   if (ok) {
     mv_propagator plain, flow;
@@ -130,10 +143,7 @@ static void test_fast_object(void) {
     CHECK(j_flow > j_plain + 0.15, "labelprop-flow beats labelprop by 0.15: %.4f vs %.4f", j_flow,
           j_plain);
   }
-  for (int t = 0; t < T; t++) {
-    free(f.rgb[t]);
-    free(truth[t]);
-  }
+  frames_free(&f, truth);
 }
 
 /* ---- the engine names the previous frame's slot (mv_memory.previous) -----
@@ -215,15 +225,7 @@ static void test_previous_slot(void) {
   static const size_t bounds[2] = {0, 1}; /* none; 1 byte: the smallest ring */
   frames f;
   uint8_t *truth[T];
-  memset(&f, 0, sizeof f);
-  f.pad = mv_padding_for(H, W, 16);
-  int ok = 1;
-  for (int t = 0; t < T; t++) {
-    f.rgb[t] = malloc((size_t)H * W * 3);
-    truth[t] = malloc((size_t)H * W);
-    ok &= f.rgb[t] && truth[t];
-    if (f.rgb[t] && truth[t]) make_frame(t, f.rgb[t], truth[t]);
-  }
+  int ok = frames_make(&f, truth);
   float *mask = calloc(2 * (size_t)H * W, sizeof(float));
   CHECK(ok && mask, "out of memory");
   for (int b = 0; ok && mask && b < 2; b++) {
@@ -254,10 +256,7 @@ static void test_previous_slot(void) {
     mv_engine_free(engine); /* destroys the recorder through its ops */
   }
   free(mask);
-  for (int t = 0; t < T; t++) {
-    free(f.rgb[t]);
-    free(truth[t]);
-  }
+  frames_free(&f, truth);
 }
 
 static void test_bad_options(void) {
