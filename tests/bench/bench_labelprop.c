@@ -348,9 +348,10 @@ static mv_status bench_module(bench_frames *f, const uint8_t *truth, int h, int 
  * frames 1..9 and 1..29 of each sequence and of all, and the process CPU
  * ms per propagated frame (comparable under load, unlike wall time).
  * MIVOS_BENCH_PROPAGATORS=labelprop,labelprop-flow (default both) picks the
- * propagators; MIVOS_BENCH_OPTIONS="top_k=20,window=12,prior=0.5,..."
- * overrides options of both (names as in mv_labelprop_flow_options: top_k,
- * window, colour_weight, position_weight, stride, tile, prior, patch,
+ * propagators, each with its defaults;
+ * MIVOS_BENCH_OPTIONS="top_k=20,window=12,prior=0.5,..." overrides
+ * options of both (names as in mv_labelprop_flow_options: top_k, window,
+ * colour_weight, position_weight, stride, tile, prior, align, patch,
  * spacing, iterations, levels, finest). */
 
 enum { MAX_SEQUENCES = 64 };
@@ -492,9 +493,13 @@ static mv_status propagate_truth(const char *name, const mv_labelprop_flow_optio
 }
 
 static mv_status bench_quality(void) {
-  mv_labelprop_flow_options o;
+  /* Each propagator from its own defaults, then the overrides. */
+  mv_labelprop_flow_options o, plain;
   mv_labelprop_flow_options_default(&o);
-  if (!parse_options(getenv("MIVOS_BENCH_OPTIONS"), &o))
+  plain = o;
+  mv_labelprop_options_default(&plain.read);
+  if (!parse_options(getenv("MIVOS_BENCH_OPTIONS"), &o) ||
+      !parse_options(getenv("MIVOS_BENCH_OPTIONS"), &plain))
     return mv_fail(MV_E_ARGUMENT, "MIVOS_BENCH_OPTIONS: expected name=value,... ");
   char list[256], *names[8];
   const char *env = getenv("MIVOS_BENCH_PROPAGATORS");
@@ -505,11 +510,14 @@ static mv_status bench_quality(void) {
   const int ns = list_sequences(sequences);
   printf("quality: frame 0's ground truth propagated over frames 1..%d (480p, memory_every 5, "
          "linear fusion); mean J over 1..9 and 1..%d; CPU ms per frame (process)\n"
-         "  options: stride %d top_k %d colour_weight %g position_weight %g window %d tile %d "
+         "  labelprop: stride %d top_k %d colour_weight %g position_weight %g window %d\n"
+         "  labelprop-flow: stride %d top_k %d colour_weight %g position_weight %g window %d "
          "prior %g align %d flow patch %d spacing %d iterations %d levels %d finest %d\n",
-         QUALITY_FRAMES - 1, QUALITY_FRAMES - 1, o.read.stride, o.read.top_k,
-         (double)o.read.colour_weight, (double)o.read.position_weight, o.read.window, o.read.tile,
-         (double)o.prior, o.align, o.flow.patch, o.flow.spacing, o.flow.iterations, o.flow.levels, o.flow.finest);
+         QUALITY_FRAMES - 1, QUALITY_FRAMES - 1, plain.read.stride, plain.read.top_k,
+         (double)plain.read.colour_weight, (double)plain.read.position_weight, plain.read.window,
+         o.read.stride, o.read.top_k, (double)o.read.colour_weight,
+         (double)o.read.position_weight, o.read.window, (double)o.prior, o.align, o.flow.patch,
+         o.flow.spacing, o.flow.iterations, o.flow.levels, o.flow.finest);
   printf("  %-20s", "sequence");
   for (int p = 0; p < count; p++) printf(" %16s J1-9 J1-29   cpu", names[p]);
   printf("\n");
@@ -522,7 +530,7 @@ static mv_status bench_quality(void) {
     printf("  %-20s", sequences[i]);
     for (int p = 0; s == MV_OK && p < count; p++) {
       double j[QUALITY_FRAMES] = {0}, ms = 0, a = 0, b = 0;
-      s = propagate_truth(names[p], &o, &q, j, &ms);
+      s = propagate_truth(names[p], strcmp(names[p], "labelprop") ? &o : &plain, &q, j, &ms);
       for (int t = 1; t < QUALITY_FRAMES; t++) *(t < 10 ? &a : &b) += j[t];
       b += a;
       a /= 9.0, b /= QUALITY_FRAMES - 1;
