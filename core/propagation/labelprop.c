@@ -88,6 +88,8 @@ typedef struct labelprop {
   mv_labelprop_options options;
 } labelprop;
 
+static const mv_propagator_ops labelprop_ops;
+
 typedef struct labelprop_query {
   mv_tensor key; /* 1 x Ck x h x w */
 } labelprop_query;
@@ -354,12 +356,10 @@ static mv_status read_memory(const labelprop *lp, const mv_tensor *query_key,
   return read_dense(lp, query_key, memory, readout);
 }
 
-static mv_status labelprop_segment(void *self, void *query, const mv_memory *memory,
-                                   mv_tensor *prob) {
-  static const char fn[] = "labelprop segment";
-  const labelprop *lp = self;
-  const labelprop_query *q = query;
-  MV_CHECK_ARG(q && memory && prob, "%s: NULL argument", fn);
+/* The cell-level readout k x 1 x h x w of a query (allocated here). */
+static mv_status labelprop_read(const labelprop *lp, const labelprop_query *q,
+                                const mv_memory *memory, mv_tensor *readout, const char *fn) {
+  MV_CHECK_ARG(q && memory && readout, "%s: NULL argument", fn);
   const mv_tensor *qk = &q->key;
   MV_TRY(mv_tensor_check(&memory->keys, fn, "memory->keys"));
   MV_TRY(mv_tensor_check(&memory->values, fn, "memory->values"));
@@ -374,22 +374,50 @@ static mv_status labelprop_segment(void *self, void *query, const mv_memory *mem
                (int)CK, (int)CV);
   MV_CHECK_ARG(memory->frames >= 1 && memory->frames <= memory->keys.h,
                "%s: memory->frames = %d, expected 1 .. %d", fn, memory->frames, memory->keys.h);
-  mv_tensor readout = {0};
-  mv_status s;
   if (mv_memory_host_ops()) {
     /* Host operators (PoCL): the fused windowed read, opencl/labelprop_ops.h
      * (the same kept sets and weights). */
-    s = mv_labelprop_read_host(qk, &memory->keys, &memory->values, memory->frames,
-                               lp->options.top_k, lp->options.window, &readout);
-  } else {
-    s = mv_tensor_new(&readout, memory->keys.n, CV, qk->h, qk->w);
-    if (s == MV_OK) s = read_memory(lp, qk, memory, &readout);
+    return mv_labelprop_read_host(qk, &memory->keys, &memory->values, memory->frames,
+                                  lp->options.top_k, lp->options.window, readout);
   }
+  MV_TRY(mv_tensor_new(readout, memory->keys.n, CV, qk->h, qk->w));
+  mv_status s = read_memory(lp, qk, memory, readout);
+  if (s != MV_OK) mv_tensor_free(readout);
+  return s;
+}
+
+static mv_status labelprop_segment(void *self, void *query, const mv_memory *memory,
+                                   mv_tensor *prob) {
+  static const char fn[] = "labelprop segment";
+  const labelprop *lp = self;
+  MV_CHECK_ARG(prob, "%s: NULL argument", fn);
+  mv_tensor readout = {0};
+  mv_status s = labelprop_read(lp, query, memory, &readout, fn);
   /* (mv_resize_bilinear frees `prob` on failure when it allocated it.) */
   if (s == MV_OK)
-    s = mv_resize_bilinear(&readout, qk->h * lp->options.stride, qk->w * lp->options.stride, prob);
+    s = mv_resize_bilinear(&readout, readout.h * lp->options.stride,
+                           readout.w * lp->options.stride, prob);
   mv_tensor_free(&readout);
   return s == MV_OK ? s : mv_fail_context(s, "%s", fn);
+}
+
+mv_status mv_labelprop_readout(const mv_propagator *propagator, void *query,
+                               const mv_memory *memory, mv_tensor *readout) {
+  static const char fn[] = "mv_labelprop_readout";
+  MV_CHECK_ARG(propagator && propagator->ops == &labelprop_ops,
+               "%s: the propagator is not a labelprop one", fn);
+  mv_status s = labelprop_read(propagator->self, query, memory, readout, fn);
+  return s == MV_OK ? s : mv_fail_context(s, "%s", fn);
+}
+
+const mv_tensor *mv_labelprop_query_key(void *query) {
+  return query ? &((labelprop_query *)query)->key : NULL;
+}
+
+const mv_labelprop_options *mv_labelprop_get_options(const mv_propagator *propagator) {
+  if (!propagator || propagator->ops != &labelprop_ops) return NULL;
+  const labelprop *lp = propagator->self;
+  return &lp->options;
 }
 
 static void labelprop_destroy(void *self) { free(self); }

@@ -78,4 +78,14 @@ void mv_labelprop_options_default(mv_labelprop_options *options);
  * does must compute its own. */
 mv_status mv_propagator_labelprop(const mv_labelprop_options *options, mv_propagator *out);
 
+/* For propagators built on labelprop (labelprop_flow.h): the cell-level
+ * readout k x 1 x h x w of a query against a memory, before the upsampling
+ * to pixels (allocated when empty; k = memory->keys.n); the query's key
+ * 1 x 6 x h x w (channel 0: sqrt(6) * colour_weight * L); the options of a
+ * labelprop propagator (NULL for another kind). */
+mv_status mv_labelprop_readout(const mv_propagator *labelprop, void *query,
+                               const mv_memory *memory, mv_tensor *readout);
+const mv_tensor *mv_labelprop_query_key(void *query);
+const mv_labelprop_options *mv_labelprop_get_options(const mv_propagator *labelprop);
+
 #endif

@@ -16,6 +16,10 @@ enum { MV_TOP_K = 50 };
 typedef struct mv_memory {
   mv_tensor keys, values;      /* n = k, c = channels, h = capacity, w = h*w */
   int frames;
+  /* 1 + the slot that holds the frame just before the query in the pass's
+   * order (its neighbour in time, for motion); 0: none or unknown (so a
+   * zeroed memory claims none). */
+  int previous;
 } mv_memory;
 
 /* Writes a memorised frame (key k x Ck x h x w, value k x Cv x h x w) into

@@ -10,6 +10,7 @@
 #include "interaction/interactor.h"
 #include "interaction/s2m_net.h"
 #include "propagation/labelprop.h"
+#include "propagation/labelprop_flow.h"
 #include "propagation/propagation_net.h"
 #include "propagation/refine.h"
 
@@ -37,6 +38,14 @@ static mv_status labelprop_refine(const mv_networks *nets, mv_propagator *out) {
   MV_TRY(mv_propagator_labelprop(NULL, &inner));
   return mv_propagator_refine(inner, NULL, "labelprop+refine", out);
 }
+static mv_status labelprop_flow(const mv_networks *nets, mv_propagator *out) {
+  return mv_propagator_labelprop_flow(NULL, out);
+}
+static mv_status labelprop_flow_refine(const mv_networks *nets, mv_propagator *out) {
+  mv_propagator inner;
+  MV_TRY(mv_propagator_labelprop_flow(NULL, &inner));
+  return mv_propagator_refine(inner, NULL, "labelprop-flow+refine", out);
+}
 static mv_status network_propagator(const mv_networks *nets, mv_propagator *out) {
   return mv_propagator_network(nets->propagation, out);
 }
@@ -56,8 +65,11 @@ static const mv_builtin interactions[] = {
     {"freehand", 0, freehand, NULL, NULL},
 };
 static const mv_builtin propagators[] = {
+    /* labelprop with optical flow (the default); labelprop as it was, to compare */
+    {"labelprop-flow", 0, NULL, labelprop_flow, NULL},
     {"labelprop", 0, NULL, labelprop, NULL},
     {"labelprop+refine", 0, NULL, labelprop_refine, NULL},
+    {"labelprop-flow+refine", 0, NULL, labelprop_flow_refine, NULL},
     {"network", MV_NEEDS_PROPAGATION_NET, NULL, network_propagator, NULL},
 };
 static const mv_builtin fusers[] = {

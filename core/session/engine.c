@@ -252,6 +252,7 @@ struct mv_engine_run {
   int total, done, failed;
   /* The open pass (its bank allocated): the official loop's variables. */
   int open, ti, certain, fuse, ring, permanent, previous_in_memory, last_stored;
+  int previous_slot;   /* the slot of the frame before ti in the pass's order */
   mv_memory memory;
 };
 
@@ -282,6 +283,8 @@ static void close_pass(mv_engine_run *r) {
   r->open = 0;
 }
 
+static int memory_index(const mv_engine *e, int frame);
+
 /* Allocates the bank of the next pass that has frames left. */
 static mv_status open_pass(mv_engine_run *r) {
   mv_engine *e = r->engine;
@@ -299,6 +302,8 @@ static mv_status open_pass(mv_engine_run *r) {
   r->permanent = 0;
   r->previous_in_memory = 1;
   r->last_stored = idx;
+  /* The frame before the first one is the interacted frame's entry. */
+  r->previous_slot = memory_index(e, idx);
   return MV_OK;
 }
 
@@ -313,6 +318,7 @@ static mv_status propagate_frame(mv_engine_run *r, const pass *p, int ti) {
   mv_tensor prob = {0}, aggregated = {0}, image = {0}, key = {0}, value = {0}, fused = {0};
   int stored = r->permanent + (r->previous_in_memory ? 0 : 1);
   r->memory.frames = certain + (stored < ring ? stored : ring);
+  r->memory.previous = r->previous_slot + 1;
   mv_status s = get_query(e, ti, &query);
   if (s == MV_OK) s = e->propagator.ops->segment(e->propagator.self, query, &r->memory, &prob);
   if (s == MV_OK) s = mv_aggregate(&prob, 0, &aggregated);
@@ -324,6 +330,7 @@ static mv_status propagate_frame(mv_engine_run *r, const pass *p, int ti) {
     if (s == MV_OK)
       s = e->propagator.ops->memorize(e->propagator.self, &image, &objects, &key, &value);
     if (s == MV_OK) s = mv_memory_store(&r->memory, certain + r->permanent % ring, &key, &value);
+    r->previous_slot = certain + r->permanent % ring;
     if (abs(ti - r->last_stored) >= e->config.memory_every) {
       r->permanent++;
       r->last_stored = ti;

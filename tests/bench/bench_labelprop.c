@@ -14,27 +14,32 @@
  *     difference of the two paths' probabilities;
  *  3. growing: the engine with memory_every 1 (SEG_FRAMES frames, stride 4):
  *     ms per frame (wall and process CPU) where the memory holds 8..12
- *     frames.
+ *     frames, for labelprop and labelprop-flow;
+ *  4. quality: frame 0's ground truth propagated over 29 frames of every
+ *     DAVIS 2016 sequence of shared/data, per propagator (see below).
  * Frames are decoded and preprocessed before timing (the engine's source
  * hands out cached device copies). MIVOS_BENCH_LABELPROP=module,engine,
- * growing runs only the parts named. Wall times on a shared machine move
+ * growing,quality runs only the parts named. Wall times on a shared machine move
  * with its load; the process CPU times much less. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "bench.h"
+#include "error.h"
 #include "nets/preprocess.h"
 #include "opencl/memory_read.h"
 #include "propagation/labelprop.h"
+#include "propagation/labelprop_flow.h"
 #include "session/engine.h"
 #include "testutil.h"
 
-enum { FRAMES = 16, SEG_FRAMES = 21, REPEATS = 3 };
+enum { FRAMES = 16, SEG_FRAMES = 21, REPEATS = 3, QUALITY_FRAMES = 30 };
 
 typedef struct bench_frames {
-  mv_tensor image[SEG_FRAMES];
+  mv_tensor image[QUALITY_FRAMES]; /* the most any part uses */
 } bench_frames;
 
 static mv_status cached_source(void *user, int t, mv_tensor *out) {
@@ -97,20 +102,23 @@ typedef struct engine_result {
   stamps stamps;
 } engine_result;
 
-/* One engine run over `frames` frames; probabilities (frames x floats each,
+/* One engine run over `frames` frames with labelprop (flow 0) or
+ * labelprop-flow (flow 1); probabilities (frames x floats each,
  * `frame_floats` per frame) into `probs` when not NULL. */
-static mv_status run_engine(int stride, int frames, int memory_every, bench_frames *f,
-                            const uint8_t *truth, int h, int w, const float *mask, float *probs,
-                            size_t frame_floats, engine_result *r) {
-  mv_labelprop_options o;
-  options_for_stride(stride, &o);
+static mv_status run_engine_with(int flow, int stride, int frames, int memory_every,
+                                 bench_frames *f, const uint8_t *truth, int h, int w,
+                                 const float *mask, float *probs, size_t frame_floats,
+                                 engine_result *r) {
+  mv_labelprop_flow_options fo;
+  mv_labelprop_flow_options_default(&fo);
+  options_for_stride(stride, &fo.read);
   mv_propagator prop;
   mv_fuser fuser;
   mv_engine *engine = NULL;
   mv_engine_config config = {
       .frames = frames, .objects = 1, .height = h, .width = w, .memory_every = memory_every};
-  mv_status s = mv_propagator_labelprop(&o, &prop);
-  if (s == MV_OK) s = mv_fuser_linear(&fuser);
+  mv_status s = flow ? mv_propagator_labelprop_flow(&fo, &prop)
+                     : mv_propagator_labelprop(&fo.read, &prop);  if (s == MV_OK) s = mv_fuser_linear(&fuser);
   if (s == MV_OK) s = mv_engine_create(&config, prop, &fuser, cached_source, f, &engine);
   memset(r, 0, sizeof *r);
   r->stamps.t[0] = bench_now();
@@ -135,6 +143,14 @@ static mv_status run_engine(int stride, int frames, int memory_every, bench_fram
   free(labels);
   mv_engine_free(engine);
   return s;
+}
+
+/* labelprop alone. */
+static mv_status run_engine(int stride, int frames, int memory_every, bench_frames *f,
+                            const uint8_t *truth, int h, int w, const float *mask, float *probs,
+                            size_t frame_floats, engine_result *r) {
+  return run_engine_with(0, stride, frames, memory_every, f, truth, h, w, mask, probs,
+                         frame_floats, r);
 }
 
 static const char *path_name(int host) { return host ? "host" : "kernels"; }
@@ -195,29 +211,37 @@ static mv_status bench_engine(bench_frames *f, const uint8_t *truth, int h, int 
   return s;
 }
 
-/* 2: a growing memory (every frame memorised), stride 4. */
+/* 2: a growing memory (every frame memorised), stride 4, labelprop and
+ * labelprop-flow (its default options) on each path. */
 static mv_status bench_growing(bench_frames *f, const uint8_t *truth, int h, int w,
                                const float *mask, int paths) {
   printf("engine, memory_every 1 (frame t reads t memory frames), stride 4, %d frames; "
          "medians over the frames that read 8..12 memory frames:\n",
          SEG_FRAMES);
-  printf("  %-8s %12s %10s %16s %8s\n", "path", "ms/frame", "frames/s", "cpu ms/frame", "mean J");
+  printf("  %-16s %-8s %12s %10s %16s %8s\n", "propagator", "path", "ms/frame", "frames/s",
+         "cpu ms/frame", "mean J");
   mv_status s = MV_OK;
-  for (int host = 0; s == MV_OK && host < paths; host++) {
-    engine_result r;
-    use_path(host);
-    s = run_engine(4, SEG_FRAMES, 1, f, truth, h, w, mask, NULL, 0, &r);
-    if (s != MV_OK) break;
-    /* Propagated frame ti (done = ti) read ti memory frames. */
-    double ms[5], cpu[5];
-    for (int i = 0; i < 5; i++) {
-      ms[i] = 1000.0 * (r.stamps.t[8 + i] - r.stamps.t[7 + i]);
-      cpu[i] = 1000.0 * (r.stamps.cpu[8 + i] - r.stamps.cpu[7 + i]);
+  /* MIVOS_BENCH_HOST_ONLY=1: the host paths only (the kernels take
+   * seconds per frame under PoCL). */
+  const char *host_only = getenv("MIVOS_BENCH_HOST_ONLY");
+  const int first = host_only && !strcmp(host_only, "1") ? paths - 1 : 0;
+  for (int flow = 0; s == MV_OK && flow < 2; flow++)
+    for (int host = first; s == MV_OK && host < paths; host++) {
+      engine_result r;
+      use_path(host);
+      s = run_engine_with(flow, 4, SEG_FRAMES, 1, f, truth, h, w, mask, NULL, 0, &r);
+      if (s != MV_OK) break;
+      /* Propagated frame ti (done = ti) read ti memory frames. */
+      double ms[5], cpu[5];
+      for (int i = 0; i < 5; i++) {
+        ms[i] = 1000.0 * (r.stamps.t[8 + i] - r.stamps.t[7 + i]);
+        cpu[i] = 1000.0 * (r.stamps.cpu[8 + i] - r.stamps.cpu[7 + i]);
+      }
+      double m = median(ms, 5), c = median(cpu, 5);
+      printf("  %-16s %-8s %12.1f %10.2f %16.1f %8.4f\n", flow ? "labelprop-flow" : "labelprop",
+             path_name(host), m, 1000.0 / m, c, r.mean_j);
+      fflush(stdout);
     }
-    double m = median(ms, 5), c = median(cpu, 5);
-    printf("  %-8s %12.1f %10.2f %16.1f %8.4f\n", path_name(host), m, 1000.0 / m, c, r.mean_j);
-    fflush(stdout);
-  }
   mv_memory_set_host_ops(-1);
   return s;
 }
@@ -316,6 +340,217 @@ static mv_status bench_module(bench_frames *f, const uint8_t *truth, int h, int 
   return s;
 }
 
+/* ---- 4. quality on the 10 DAVIS 2016 sequences ------------------------------
+ *
+ * The ground truth of frame 0 propagated through frames 1..QUALITY_FRAMES-1
+ * of every sequence of shared/data/davis2016 at 480p by the engine (official
+ * schedule, memory_every 5, linear fusion), per propagator: the mean J over
+ * frames 1..9 and 1..29 of each sequence and of all, and the process CPU
+ * ms per propagated frame (comparable under load, unlike wall time).
+ * MIVOS_BENCH_PROPAGATORS=labelprop,labelprop-flow (default both) picks the
+ * propagators, each with its defaults;
+ * MIVOS_BENCH_OPTIONS="top_k=20,window=12,prior=0.5,..." overrides
+ * options of both (names as in mv_labelprop_flow_options: top_k, window,
+ * colour_weight, position_weight, stride, tile, prior, align, patch,
+ * spacing, iterations, levels, finest). */
+
+enum { MAX_SEQUENCES = 64 };
+
+static int set_option(mv_labelprop_flow_options *o, const char *name, double v) {
+  if (!strcmp(name, "top_k")) o->read.top_k = (int)v;
+  else if (!strcmp(name, "window")) o->read.window = (int)v;
+  else if (!strcmp(name, "colour_weight")) o->read.colour_weight = (float)v;
+  else if (!strcmp(name, "position_weight")) o->read.position_weight = (float)v;
+  else if (!strcmp(name, "stride")) o->read.stride = (int)v;
+  else if (!strcmp(name, "tile")) o->read.tile = (int)v;
+  else if (!strcmp(name, "prior")) o->prior = (float)v;
+  else if (!strcmp(name, "align")) o->align = (int)v;
+  else if (!strcmp(name, "patch")) o->flow.patch = (int)v;
+  else if (!strcmp(name, "spacing")) o->flow.spacing = (int)v;
+  else if (!strcmp(name, "iterations")) o->flow.iterations = (int)v;
+  else if (!strcmp(name, "levels")) o->flow.levels = (int)v;
+  else if (!strcmp(name, "finest")) o->flow.finest = (int)v;
+  else return 0;
+  return 1;
+}
+
+/* The options of MIVOS_BENCH_OPTIONS over `o`; 0 on a malformed list. */
+static int parse_options(const char *list, mv_labelprop_flow_options *o) {
+  char buf[512];
+  snprintf(buf, sizeof buf, "%s", list ? list : "");
+  for (char *item = strtok(buf, ","); item; item = strtok(NULL, ",")) {
+    char *eq = strchr(item, '=');
+    if (!eq) return 0;
+    *eq = '\0';
+    char *end = NULL;
+    double v = strtod(eq + 1, &end);
+    if (end == eq + 1 || *end || !set_option(o, item, v)) {
+      fprintf(stderr, "bench labelprop: bad option '%s=%s'\n", item, eq + 1);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The sequence names under data/davis2016/JPEGImages/480p, sorted. */
+static int list_sequences(char **names) {
+  DIR *dir = opendir(mv_shared_path("data/davis2016/JPEGImages/480p"));
+  int n = 0;
+  if (!dir) return 0;
+  for (struct dirent *e; (e = readdir(dir)) && n < MAX_SEQUENCES;)
+    if (e->d_name[0] != '.') names[n++] = strdup(e->d_name);
+  closedir(dir);
+  qsort(names, n, sizeof *names, cmp_names);
+  return n;
+}
+
+typedef struct sequence {
+  bench_frames frames;
+  uint8_t *truth; /* QUALITY_FRAMES x h x w */
+  float *mask;    /* 2 x h x w: frame 0's ground truth, one-hot */
+  int h, w;
+} sequence;
+
+static void sequence_free(sequence *q) {
+  for (int t = 0; t < QUALITY_FRAMES; t++) mv_tensor_free(&q->frames.image[t]);
+  free(q->truth);
+  free(q->mask);
+}
+
+static mv_status sequence_load(const char *name, sequence *q) {
+  char path[512];
+  memset(q, 0, sizeof *q);
+  snprintf(path, sizeof path, "data/davis2016/JPEGImages/480p/%s", name);
+  mv_video_options vo;
+  mv_video_options_default(&vo);
+  mv_video *video = NULL;
+  mv_video_info info;
+  mv_status s = mv_video_open(mv_shared_path(path), &vo, &video);
+  if (s == MV_OK) s = mv_video_get_info(video, &info);
+  if (s == MV_OK && info.frame_count < QUALITY_FRAMES)
+    s = mv_fail(MV_E_ARGUMENT, "%s: %d frames, the quality bench needs %d", name, info.frame_count,
+                (int)QUALITY_FRAMES);
+  if (s != MV_OK) {
+    mv_video_close(video);
+    return s;
+  }
+  q->h = info.height, q->w = info.width;
+  const size_t plane = (size_t)q->h * q->w;
+  mv_padding pad = mv_padding_for(q->h, q->w, 16);
+  q->truth = malloc(QUALITY_FRAMES * plane);
+  q->mask = calloc(2 * plane, sizeof(float));
+  if (!q->truth || !q->mask) s = mv_fail(MV_E_MEMORY, "bench labelprop: out of memory");
+  for (int t = 0; s == MV_OK && t < QUALITY_FRAMES; t++) {
+    const uint8_t *rgb = NULL;
+    snprintf(path, sizeof path, "data/davis2016/Annotations/480p/%s/%05d.png", name, t);
+    s = mv_video_frame(video, t, &rgb);
+    if (s == MV_OK) s = mv_preprocess_frame(rgb, q->h, q->w, pad, &q->frames.image[t]);
+    if (s == MV_OK) s = mv_mask_read_labels(mv_shared_path(path), q->w, q->h, q->truth + t * plane);
+  }
+  for (size_t i = 0; s == MV_OK && i < plane; i++) q->mask[(q->truth[i] != 0) * plane + i] = 1.0f;
+  mv_video_close(video);
+  if (s != MV_OK) sequence_free(q);
+  return s;
+}
+
+/* Frame 0's truth propagated by `name`: J per frame 1..QUALITY_FRAMES-1 into j[]. */
+static mv_status propagate_truth(const char *name, const mv_labelprop_flow_options *o,
+                                 sequence *q, double *j, double *cpu_ms) {
+  mv_propagator prop;
+  mv_fuser fuser;
+  mv_engine *engine = NULL;
+  mv_engine_config config = {.frames = QUALITY_FRAMES, .objects = 1, .height = q->h,
+                             .width = q->w, .memory_every = 5};
+  mv_status s = !strcmp(name, "labelprop") ? mv_propagator_labelprop(&o->read, &prop)
+                                           : mv_propagator_labelprop_flow(o, &prop);
+  if (s != MV_OK) return s;
+  s = mv_fuser_linear(&fuser);
+  if (s == MV_OK) s = mv_engine_create(&config, prop, &fuser, cached_source, &q->frames, &engine);
+  else mv_propagator_destroy(&prop);
+  double c0 = process_cpu();
+  if (s == MV_OK) s = mv_engine_interact(engine, 0, q->mask, NULL, NULL);
+  *cpu_ms = 1e3 * (process_cpu() - c0) / (QUALITY_FRAMES - 1);
+  const size_t plane = (size_t)q->h * q->w;
+  uint8_t *labels = malloc(plane);
+  if (!labels && s == MV_OK) s = MV_E_MEMORY;
+  for (int t = 1; s == MV_OK && t < QUALITY_FRAMES; t++) {
+    s = mv_engine_labels(engine, t, labels);
+    size_t inter = 0, uni = 0;
+    for (size_t i = 0; i < plane; i++) {
+      int a = labels[i] == 1, b = q->truth[(size_t)t * plane + i] != 0;
+      inter += a && b;
+      uni += a || b;
+    }
+    j[t] = uni ? (double)inter / uni : 1.0;
+  }
+  free(labels);
+  mv_engine_free(engine);
+  return s;
+}
+
+static mv_status bench_quality(void) {
+  /* Each propagator from its own defaults, then the overrides. */
+  mv_labelprop_flow_options o, plain;
+  mv_labelprop_flow_options_default(&o);
+  plain = o;
+  mv_labelprop_options_default(&plain.read);
+  if (!parse_options(getenv("MIVOS_BENCH_OPTIONS"), &o) ||
+      !parse_options(getenv("MIVOS_BENCH_OPTIONS"), &plain))
+    return mv_fail(MV_E_ARGUMENT, "MIVOS_BENCH_OPTIONS: expected name=value,... ");
+  char list[256], *names[8];
+  const char *env = getenv("MIVOS_BENCH_PROPAGATORS");
+  snprintf(list, sizeof list, "%s", env && env[0] ? env : "labelprop,labelprop-flow");
+  int count = 0;
+  for (char *n = strtok(list, ","); n && count < 8; n = strtok(NULL, ",")) names[count++] = n;
+  char *sequences[MAX_SEQUENCES];
+  const int ns = list_sequences(sequences);
+  printf("quality: frame 0's ground truth propagated over frames 1..%d (480p, memory_every 5, "
+         "linear fusion); mean J over 1..9 and 1..%d; CPU ms per frame (process)\n"
+         "  labelprop: stride %d top_k %d colour_weight %g position_weight %g window %d\n"
+         "  labelprop-flow: stride %d top_k %d colour_weight %g position_weight %g window %d "
+         "prior %g align %d flow patch %d spacing %d iterations %d levels %d finest %d\n",
+         QUALITY_FRAMES - 1, QUALITY_FRAMES - 1, plain.read.stride, plain.read.top_k,
+         (double)plain.read.colour_weight, (double)plain.read.position_weight, plain.read.window,
+         o.read.stride, o.read.top_k, (double)o.read.colour_weight,
+         (double)o.read.position_weight, o.read.window, (double)o.prior, o.align, o.flow.patch,
+         o.flow.spacing, o.flow.iterations, o.flow.levels, o.flow.finest);
+  printf("  %-20s", "sequence");
+  for (int p = 0; p < count; p++) printf(" %16s J1-9 J1-29   cpu", names[p]);
+  printf("\n");
+  double sum9[8] = {0}, sum29[8] = {0}, cpu[8] = {0};
+  mv_status s = ns > 0 ? MV_OK : mv_fail(MV_E_IO, "no sequences under data/davis2016");
+  for (int i = 0; s == MV_OK && i < ns; i++) {
+    sequence q;
+    s = sequence_load(sequences[i], &q);
+    if (s != MV_OK) break;
+    printf("  %-20s", sequences[i]);
+    for (int p = 0; s == MV_OK && p < count; p++) {
+      double j[QUALITY_FRAMES] = {0}, ms = 0, a = 0, b = 0;
+      s = propagate_truth(names[p], strcmp(names[p], "labelprop") ? &o : &plain, &q, j, &ms);
+      for (int t = 1; t < QUALITY_FRAMES; t++) *(t < 10 ? &a : &b) += j[t];
+      b += a;
+      a /= 9.0, b /= QUALITY_FRAMES - 1;
+      sum9[p] += a, sum29[p] += b, cpu[p] += ms;
+      printf(" %16s %.3f %.3f %5.0f", "", a, b, ms);
+      fflush(stdout);
+    }
+    printf("\n");
+    sequence_free(&q);
+  }
+  if (s == MV_OK) {
+    printf("  %-20s", "mean");
+    for (int p = 0; p < count; p++)
+      printf(" %16s %.3f %.3f %5.0f", names[p], sum9[p] / ns, sum29[p] / ns, cpu[p] / ns);
+    printf("\n");
+  }
+  for (int i = 0; i < ns; i++) free(sequences[i]);
+  return s;
+}
+
 int bench_labelprop(int argc, char **argv) {
   (void)argc;
   (void)argv;
@@ -348,14 +583,20 @@ int bench_labelprop(int argc, char **argv) {
   const int paths = host_available() ? 2 : 1;
   if (s == MV_OK && paths == 1)
     printf("(the device has no host memory: kernels only)\n");
-  /* MIVOS_BENCH_LABELPROP=module,engine,growing (any of them; default all). */
+  /* MIVOS_BENCH_LABELPROP=module,engine,growing,quality (any of them; default all). */
   const char *parts = getenv("MIVOS_BENCH_LABELPROP");
   if (parts && !parts[0]) parts = NULL;
+  if (s == MV_OK && parts && !strstr(parts, "module") && !strstr(parts, "engine") &&
+      !strstr(parts, "growing") && !strstr(parts, "quality"))
+    s = mv_fail(MV_E_ARGUMENT, "MIVOS_BENCH_LABELPROP=%s: expected module, engine, growing "
+                "and/or quality", parts);
   if (s == MV_OK && (!parts || strstr(parts, "module"))) s = bench_module(&f, truth, h, w, paths);
   if (s == MV_OK && (!parts || strstr(parts, "engine")))
     s = bench_engine(&f, truth, h, w, mask, paths);
   if (s == MV_OK && (!parts || strstr(parts, "growing")))
     s = bench_growing(&f, truth, h, w, mask, paths);
+  if (s == MV_OK && (!parts || strstr(parts, "quality"))) s = bench_quality();
+  if (s != MV_OK) fprintf(stderr, "bench labelprop: %s\n", mv_error_message());
   for (int t = 0; t < SEG_FRAMES; t++) mv_tensor_free(&f.image[t]);
   free(truth);
   free(mask);

@@ -1,0 +1,67 @@
+/* labelprop-flow: labelprop (labelprop.h) with motion, from dense optical
+ * flow (optical_flow.h: DIS on the cells' lightness L, the query key's and
+ * the memory keys' channel 0, so at labelprop's cell resolution: 1/4 of
+ * the frame by default).
+ *
+ * Aligned memory (`align`): memory frames are resampled into the query
+ * frame's geometry before labelprop's read, through the flow b from the
+ * query to that frame (query cell x shows the memory frame at x + b(x)):
+ * colours and mask values warped bilinearly, positions those of x. The
+ * read's window around x then covers the memory frame around x + b(x),
+ * i.e. the window is centred on the flow-displaced position, so objects
+ * moving farther than the window per frame are kept. 1: the frame just
+ * before the query (mv_memory.previous, which the engine sets; the first
+ * frame of a pass reads the interacted frame); 2: every memory frame,
+ * each by a direct flow from the query; 3: every memory frame by flows
+ * chained from frame to frame (one flow per query; it drifts over long
+ * chains, measured below).
+ *
+ * Prior (`prior`): where the forward and backward flows between the
+ * query and the previous frame agree (Sundaram et al.; not occluded), the
+ * readout is blended towards the previous frame's soft masks warped by
+ * the flow: p = (1 - prior) readout + prior warped; elsewhere p = readout.
+ * Then upsampled to pixels as labelprop does.
+ *
+ * Without a previous frame (mv_memory.previous 0) only align 2 and 3 do
+ * anything (direct flows). The flows run on the host (also with a GPU:
+ * the cells are downloaded, a few hundred KB per frame). */
+#ifndef MV_LABELPROP_FLOW_H
+#define MV_LABELPROP_FLOW_H
+
+#include "propagation/labelprop.h"
+#include "propagation/optical_flow.h"
+
+typedef struct mv_labelprop_flow_options {
+  mv_labelprop_options read; /* labelprop's keys and read */
+  float prior;               /* weight of the warped previous mask: 0 .. 1 */
+  int align;                 /* memory frames read through the flow: 0 none, 1 the previous
+                                frame, 2 every frame (direct flows), 3 every frame
+                                (chained flows) */
+  mv_flow_options flow;      /* DIS on the cells */
+} mv_labelprop_flow_options;
+
+/* align 2, prior 0, labelprop's read with window 6 and top_k 20 (else
+ * its defaults: stride 4, colour_weight 0.5, position_weight 0.25), DIS
+ * patch 8, spacing 6, iterations 10, finest level 1 (the flow searched at
+ * 1/8 of the frame, upsampled to the cells). Chosen on the 10 DAVIS 2016
+ * sequences of shared/data at 480p (`bench labelprop` quality: frame 0's
+ * ground truth propagated, mean J over frames 1..9 / 1..29; labelprop's
+ * defaults: 0.851 / 0.767 at 131 CPU ms per frame under load):
+ *   align 1, prior 0.5 (window 8, top 50, DIS spacing 4, 16 iterations,
+ *     finest 0)                                 0.858 / 0.785   155 ms
+ *   align 1, prior 0                            0.856 / 0.786   143
+ *   align 1, prior 0.8                          0.844 / 0.762   148
+ *   align 0, prior 0.5                          0.855 / 0.772   151
+ *   align 2, prior 0.5                          0.863 / 0.808   217
+ *   align 3, prior 0.5 (chained: drifts)        0.859 / 0.795   168
+ *   align 2, prior 0.5, DIS spacing 6, 10 it.   0.855 / 0.806   168
+ *   + window 6, top 20                          0.853 / 0.805   143
+ *   + prior 0                                   0.857 / 0.808   131
+ *   + finest 1 (the defaults)                   0.855 / 0.806   114 */
+void mv_labelprop_flow_options_default(mv_labelprop_flow_options *options);
+
+/* options may be NULL (defaults). */
+mv_status mv_propagator_labelprop_flow(const mv_labelprop_flow_options *options,
+                                       mv_propagator *out);
+
+#endif
