@@ -354,9 +354,9 @@ static void box_prompt(mv_video *video) {
   CHECK_OK(mv_session_box(s, 0, 1, 3, 5, 28, 30));
   CHECK_OK(mv_session_labels(s, 0, labels));
   double iou = square_iou(labels, 1, 0);
-  printf("box prompt (graphcut): IoU %.4f with the square\n", iou);
+  printf("box prompt (default interaction): IoU %.4f with the square\n", iou);
   /* Measured: 1.0000 (the square's colour is far from the background's). */
-  CHECK(iou > 0.95, "graphcut box gives the square: IoU %.4f", iou);
+  CHECK(iou > 0.95, "the default backend's box gives the square: IoU %.4f", iou);
   int outside = 0;
   for (int y = 0; y < VH; y++)
     for (int x = 0; x < VW; x++)

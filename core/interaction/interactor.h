@@ -18,6 +18,10 @@ typedef struct mv_interaction_input {
   const float *previous;     /* height x width in [0, 1]; NULL = empty mask */
   const uint8_t *positive;   /* height x width, nonzero = positive pixels; NULL = none */
   const uint8_t *negative;   /* height x width, nonzero = negative pixels; NULL = none */
+  /* A box prompt (x0, y0, x1, y1 inclusive), or NULL. The maps already say
+   * it the way any backend understands (previous = the box's inside,
+   * negative = its outside); a backend that knows boxes may use it instead. */
+  const int *box;
 } mv_interaction_input;
 
 typedef struct mv_interactor_ops {
@@ -85,7 +89,9 @@ mv_status mv_interactor_graphcut(mv_interactor *out);
  * min cut by Boykov-Kolmogorov (maxflow.h). Strokes are hard constraints
  * (negative wins on overlap). Output is hard (0/1). Without positive
  * strokes and without previous >= 0.5: the previous mask with the
- * negative pixels set to 0. About 0.1-0.3 s of CPU per 854x480 frame. */
+ * negative pixels set to 0. A box prompt (in->box) is GrabCut: outside the
+ * box is background, the inside starts as the object, `iterations` cuts
+ * with refitted colour models. About 0.1-0.3 s of CPU per 854x480 frame. */
 typedef struct mv_strokecut_options {
   int iterations;           /* cuts of the first mask, 1..10 (3) */
   int local;                /* 1: only changes connected to a correcting stroke (1); 0: all */

@@ -339,7 +339,8 @@ static mv_status make_interactor(mv_session *s, const char *name, int click,
  * object's current mask as the backend's previous mask (NULL: the current). */
 static mv_status interact(mv_session *s, const char *fn, const char *backend, int frame,
                           int object, const uint8_t *positive, const uint8_t *negative,
-                          const float *prior, int click, const mv_region *region) {
+                          const float *prior, int click, const mv_region *region,
+                          const int *box) {
   MV_TRY(check_frame(s, fn, frame));
   MV_TRY(check_object(s, fn, object));
   size_t n = (size_t)s->width * s->height;
@@ -354,7 +355,7 @@ static mv_status interact(mv_session *s, const char *fn, const char *backend, in
     previous[i] = prior ? prior[i] : labels[i] == object ? 1.0f : 0.0f;
   mv_interactor interactor = {0};
   if (st == MV_OK) st = make_interactor(s, backend, click, region, &interactor);
-  mv_interaction_input in = {s->rgb, s->width, s->height, previous, positive, negative};
+  mv_interaction_input in = {s->rgb, s->width, s->height, previous, positive, negative, box};
   if (st == MV_OK) st = mv_interactor_run(&interactor, &in, result);
   mv_interactor_destroy(&interactor);
   if (st == MV_OK) {
@@ -377,7 +378,7 @@ mv_status mv_session_interact_maps(mv_session *s, int frame, int object, const u
                                    const uint8_t *negative, const mv_region *region) {
   MV_CHECK_ARG(s, "mv_session_interact_maps: session is NULL");
   return interact(s, "mv_session_interact_maps", s->interaction, frame, object, positive,
-                  negative, NULL, 0, region);
+                  negative, NULL, 0, region, NULL);
 }
 
 mv_status mv_session_scribble(mv_session *s, int frame, int object, const mv_stroke *strokes,
@@ -398,7 +399,7 @@ mv_status mv_session_scribble(mv_session *s, int frame, int object, const mv_str
   }
   if (st == MV_OK)
     st = interact(s, "mv_session_scribble", s->interaction, frame, object, maps, maps + n, NULL,
-                  0, region);
+                  0, region, NULL);
   free(maps);
   return st;
 }
@@ -414,7 +415,7 @@ mv_status mv_session_click(mv_session *s, int frame, int object, float x, float 
   if (!map) return mv_fail(MV_E_MEMORY, "mv_session_click: out of memory");
   map[(size_t)y * s->width + (size_t)x] = 1;
   mv_status st = interact(s, "mv_session_click", s->interaction, frame, object,
-                          positive ? map : NULL, positive ? NULL : map, NULL, 1, region);
+                          positive ? map : NULL, positive ? NULL : map, NULL, 1, region, NULL);
   free(map);
   return st;
 }
@@ -433,7 +434,7 @@ mv_status mv_session_draw(mv_session *s, int frame, int object, const float *xy,
                      : mv_raster_polygon(map, s->width, s->height, xy, count, 1);
   if (st == MV_OK)
     st = interact(s, "mv_session_draw", "freehand", frame, object, erase ? NULL : map,
-                  erase ? map : NULL, NULL, 0, NULL);
+                  erase ? map : NULL, NULL, 0, NULL, NULL);
   free(map);
   return st;
 }
@@ -707,7 +708,9 @@ mv_status mv_session_box(mv_session *s, int frame, int object, int x0, int y0, i
     outside[i] = (uint8_t)!inside;
     prior[i] = inside ? 1.0f : 0.0f;
   }
-  if (st == MV_OK) st = interact(s, fn, s->interaction, frame, object, NULL, outside, prior, 0, NULL);
+  const int box[4] = {x0, y0, x1, y1};
+  if (st == MV_OK)
+    st = interact(s, fn, s->interaction, frame, object, NULL, outside, prior, 0, NULL, box);
   free(outside);
   free(prior);
   return st;
