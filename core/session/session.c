@@ -14,6 +14,8 @@
 #include "nets/preprocess.h"
 #include "session/builtin_modules.h"
 #include "session/engine.h"
+#include "session/session_internal.h"
+#include "session/workspace.h"
 
 enum { UNDO_DEPTH = 32, CLICK_RADIUS = 5, NAME_CAPACITY = 32 };
 
@@ -34,6 +36,8 @@ struct mv_session {
   uint8_t **pending;     /* per frame h x w labels, NULL = none */
   undo_stack *undo;
   uint8_t *rgb;          /* the frame being interacted on (a copy) */
+  char *weights;         /* the weights folder (for a workspace manifest) */
+  mv_workspace *workspace; /* logs every operation when attached */
 };
 
 void mv_session_options_default(mv_session_options *o) {
@@ -126,7 +130,8 @@ mv_status mv_session_open(mv_video *video, const mv_session_options *options, mv
   s->pending = calloc((size_t)s->frames, sizeof *s->pending);
   s->undo = calloc((size_t)s->frames, sizeof *s->undo);
   s->rgb = malloc((size_t)s->width * s->height * 3);
-  mv_status st = s->pending && s->undo && s->rgb ? MV_OK
+  s->weights = o.weights ? strdup(o.weights) : NULL;
+  mv_status st = s->pending && s->undo && s->rgb && (s->weights || !o.weights) ? MV_OK
                                                  : mv_fail(MV_E_MEMORY, "mv_session_open: out of memory");
   mv_propagator propagator = {0};
   mv_fuser fuser = {0};
@@ -170,6 +175,8 @@ void mv_session_close(mv_session *s) {
   free(s->pending);
   free(s->undo);
   free(s->rgb);
+  free(s->weights);
+  mv_workspace_free(s->workspace);
   mv_networks_free(&s->nets);
   free(s);
 }
@@ -332,8 +339,9 @@ static mv_status interact(mv_session *s, const char *fn, const char *backend, in
 mv_status mv_session_interact_maps(mv_session *s, int frame, int object, const uint8_t *positive,
                                    const uint8_t *negative, const mv_region *region) {
   MV_CHECK_ARG(s, "mv_session_interact_maps: session is NULL");
-  return interact(s, "mv_session_interact_maps", s->interaction, frame, object, positive,
-                  negative, 0, region);
+  MV_TRY(interact(s, "mv_session_interact_maps", s->interaction, frame, object, positive,
+                  negative, 0, region));
+  return mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_MAPS, .frame = frame, .object = object, .positive_map = positive, .negative_map = negative, .region = region});
 }
 
 mv_status mv_session_scribble(mv_session *s, int frame, int object, const mv_stroke *strokes,
@@ -356,6 +364,7 @@ mv_status mv_session_scribble(mv_session *s, int frame, int object, const mv_str
     st = interact(s, "mv_session_scribble", s->interaction, frame, object, maps, maps + n, 0,
                   region);
   free(maps);
+  if (st == MV_OK) st = mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_SCRIBBLE, .frame = frame, .object = object, .strokes = strokes, .stroke_count = count, .region = region});
   return st;
 }
 
@@ -372,6 +381,7 @@ mv_status mv_session_click(mv_session *s, int frame, int object, float x, float 
   mv_status st = interact(s, "mv_session_click", s->interaction, frame, object,
                           positive ? map : NULL, positive ? NULL : map, 1, region);
   free(map);
+  if (st == MV_OK) st = mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_CLICK, .frame = frame, .object = object, .x = x, .y = y, .positive = positive, .region = region});
   return st;
 }
 
@@ -391,6 +401,7 @@ mv_status mv_session_draw(mv_session *s, int frame, int object, const float *xy,
     st = interact(s, "mv_session_draw", "freehand", frame, object, erase ? NULL : map,
                   erase ? map : NULL, 0, NULL);
   free(map);
+  if (st == MV_OK) st = mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_DRAW, .frame = frame, .object = object, .xy = xy, .count = count, .brush = brush_radius, .erase = erase});
   return st;
 }
 
@@ -409,17 +420,20 @@ mv_status mv_session_set_labels(mv_session *s, int frame, const uint8_t *labels)
   if (!copy) return mv_fail(MV_E_MEMORY, "mv_session_set_labels: out of memory");
   memcpy(copy, labels, n);
   set_pending(s, frame, copy);
-  return MV_OK;
+  return mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_LABELS, .frame = frame, .labels = labels});
 }
 
 typedef struct progress_bridge {
   mv_progress_fn fn;
   void *user;
+  int done, stopped;     /* for the log: where a stopped propagation ended */
 } progress_bridge;
 
 static int bridge_progress(void *user, int done, int total) {
-  const progress_bridge *b = user;
-  return b->fn ? b->fn(b->user, done, total) : 0;
+  progress_bridge *b = user;
+  b->done = done;
+  b->stopped = b->fn ? b->fn(b->user, done, total) != 0 : 0;
+  return b->stopped;
 }
 
 mv_status mv_session_propagate(mv_session *s, int frame, mv_progress_fn progress, void *user) {
@@ -435,12 +449,14 @@ mv_status mv_session_propagate(mv_session *s, int frame, mv_progress_fn progress
     return mv_fail(MV_E_MEMORY, "mv_session_propagate: out of memory");
   }
   for (size_t i = 0; i < n; i++) mask[(size_t)labels[i] * n + i] = 1.0f;
-  progress_bridge bridge = {progress, user};
-  mv_status st = mv_engine_interact(s->engine, frame, mask, bridge_progress, &bridge);
+  progress_bridge bridge = {progress, user, 0, 0};
+  mv_status st = mv_workspace_propagation_started(s, frame);
+  if (st == MV_OK) st = mv_engine_interact(s->engine, frame, mask, bridge_progress, &bridge);
   if (st == MV_OK) {
     /* The engine now holds this frame's mask; keep the pending map as the
      * last undo entry so undo can bring it back for another round. */
     set_pending(s, frame, NULL);
+    st = mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_PROPAGATE, .frame = frame, .frames = bridge.stopped ? bridge.done : -1});
   }
   free(mask);
   free(labels);
@@ -454,7 +470,7 @@ mv_status mv_session_undo(mv_session *s, int frame) {
   if (!u->count) return mv_fail(MV_E_STATE, "mv_session_undo: frame %d has nothing to undo", frame);
   free(s->pending[frame]);
   s->pending[frame] = u->entries[--u->count];
-  return MV_OK;
+  return mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_UNDO, .frame = frame});
 }
 
 mv_status mv_session_reset_frame(mv_session *s, int frame) {
@@ -463,7 +479,7 @@ mv_status mv_session_reset_frame(mv_session *s, int frame) {
   uint8_t *empty = calloc((size_t)s->width * s->height, 1);
   if (!empty) return mv_fail(MV_E_MEMORY, "mv_session_reset_frame: out of memory");
   set_pending(s, frame, empty);
-  return MV_OK;
+  return mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_RESET_FRAME, .frame = frame});
 }
 
 /* Applies an object renumbering (new id of old id i = map[i], 0 = removed)
@@ -498,7 +514,8 @@ mv_status mv_session_reset_object(mv_session *s, int object) {
   for (int j = 0; j <= k; j++) source[j] = j;
   source[object] = 0;
   map[object] = 0;
-  return renumber(s, k, source, map);
+  MV_TRY(renumber(s, k, source, map));
+  return mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_RESET_OBJECT, .object = object});
 }
 
 mv_status mv_session_add_object(mv_session *s, int *object) {
@@ -511,7 +528,7 @@ mv_status mv_session_add_object(mv_session *s, int *object) {
   source[k + 1] = 0;
   MV_TRY(renumber(s, k + 1, source, map));
   if (object) *object = k + 1;
-  return MV_OK;
+  return mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_ADD_OBJECT, .object = k + 1});
 }
 
 mv_status mv_session_delete_object(mv_session *s, int object) {
@@ -522,5 +539,78 @@ mv_status mv_session_delete_object(mv_session *s, int object) {
   uint8_t map[256];
   for (int i = 0; i < 256; i++) map[i] = (uint8_t)(i < object ? i : (i == object ? 0 : i - 1));
   for (int j = 0; j < k; j++) source[j] = j < object ? j : j + 1;
-  return renumber(s, k - 1, source, map);
+  MV_TRY(renumber(s, k - 1, source, map));
+  return mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_DELETE_OBJECT, .object = object});
+}
+
+/* ---- for workspaces and snapshots (session_internal.h) ---- */
+
+mv_engine *mv_session_engine(mv_session *s) { return s->engine; }
+mv_video *mv_session_video(mv_session *s) { return s->video; }
+const char *mv_session_weights(const mv_session *s) { return s->weights; }
+mv_workspace *mv_session_workspace(const mv_session *s) { return s->workspace; }
+void mv_session_set_workspace(mv_session *s, mv_workspace *w) { s->workspace = w; }
+
+int mv_session_is_fresh(mv_session *s) {
+  for (int t = 0; t < s->frames; t++)
+    if (s->pending[t] || s->undo[t].count) return 0;
+  return mv_engine_interacted_count(s->engine) == 0;
+}
+
+static void put_map(mv_snapshot_writer *w, const uint8_t *map, size_t n) {
+  mv_snapshot_put_i32(w, map != NULL);
+  if (map) mv_snapshot_put(w, map, n);
+}
+
+void mv_session_export_edits(const mv_session *s, mv_snapshot_writer *w) {
+  size_t n = (size_t)s->width * s->height;
+  for (int t = 0; t < s->frames; t++) {
+    put_map(w, s->pending[t], n);
+    mv_snapshot_put_i32(w, s->undo[t].count);
+    for (int i = 0; i < s->undo[t].count; i++) put_map(w, s->undo[t].entries[i], n);
+  }
+}
+
+static mv_status get_map(mv_snapshot_reader *r, size_t n, uint8_t **out) {
+  int32_t present;
+  *out = NULL;
+  MV_TRY(mv_snapshot_get_range(r, 0, 1, &present, "label map flag"));
+  if (!present) return MV_OK;
+  if (!(*out = malloc(n))) return mv_fail(MV_E_MEMORY, "snapshot: out of memory");
+  mv_status st = mv_snapshot_get(r, *out, n, "label map");
+  if (st != MV_OK) free(*out), *out = NULL;
+  return st;
+}
+
+mv_status mv_session_import_edits(mv_session *s, mv_snapshot_reader *r) {
+  size_t n = (size_t)s->width * s->height;
+  uint8_t **pending = calloc((size_t)s->frames, sizeof *pending);
+  undo_stack *undo = calloc((size_t)s->frames, sizeof *undo);
+  mv_status st = pending && undo ? MV_OK : mv_fail(MV_E_MEMORY, "snapshot: out of memory");
+  for (int t = 0; t < s->frames && st == MV_OK; t++) {
+    int32_t count = 0;
+    st = get_map(r, n, &pending[t]);
+    if (st == MV_OK) st = mv_snapshot_get_range(r, 0, UNDO_DEPTH, &count, "undo depth");
+    for (int i = 0; i < count && st == MV_OK; i++) {
+      st = get_map(r, n, &undo[t].entries[i]);
+      undo[t].count = i + 1;
+    }
+  }
+  for (int t = 0; t < s->frames; t++) {   /* the old maps on success, the new ones on failure */
+    uint8_t **p = st == MV_OK ? s->pending : pending;
+    undo_stack *u = st == MV_OK ? s->undo : undo;
+    if (!p || !u) break;
+    free(p[t]);
+    clear_undo(&u[t]);
+  }
+  if (st == MV_OK) {
+    free(s->pending);
+    free(s->undo);
+    s->pending = pending;
+    s->undo = undo;
+  } else {
+    free(pending);
+    free(undo);
+  }
+  return st;
 }
