@@ -193,15 +193,16 @@ mv_status mv_workspace_read_manifest(const char *dir, mv_workspace_manifest *m) 
 /* An existing workspace must be for this video and these modules. */
 static mv_status check_manifest(const char *dir, const mv_workspace_manifest *have,
                                 const mv_workspace_manifest *now) {
+  int same_size = have->width == now->width && have->height == now->height;
   if (have->frame_count != now->frame_count || have->source_width != now->source_width ||
-      have->source_height != now->source_height || have->frames_hash != now->frames_hash)
+      have->source_height != now->source_height || (same_size && have->frames_hash != now->frames_hash))
     return mv_fail(MV_E_MISMATCH,
                    "%s: the workspace is for another video: %s (%d frames, coded %dx%d, frames "
                    "CRC-32 %08x), this one is %s (%d frames, coded %dx%d, CRC-32 %08x)",
                    dir, have->video, have->frame_count, have->source_width, have->source_height,
                    have->frames_hash, now->video, now->frame_count, now->source_width,
                    now->source_height, now->frames_hash);
-  if (have->width != now->width || have->height != now->height)
+  if (!same_size)
     return mv_fail(MV_E_MISMATCH, "%s: the workspace's log is at the working size %dx%d, the "
                    "video is opened at %dx%d (use the same short side)", dir, have->width,
                    have->height, now->width, now->height);
