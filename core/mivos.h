@@ -510,8 +510,10 @@ typedef struct mv_workspace_report {
  * (MV_E_STATE otherwise): a missing or empty folder becomes a new workspace;
  * an existing one must be for the same video (MV_E_MISMATCH naming what
  * differs) and modules, and its log and snapshot must read back
- * (MV_E_FORMAT naming the file, line and column); on any failure no file is
- * changed and the session stays fresh. report may be NULL. */
+ * (MV_E_FORMAT naming the file, line and column). Every entry is read and
+ * checked before the first is replayed; on any failure no file is changed
+ * (a failure during the replay itself, e.g. a device error, leaves the
+ * session part-way: close it). report may be NULL. */
 mv_status mv_session_attach(mv_session *session, const char *dir, mv_workspace_report *report);
 /* Stops logging (the folder stays as it is). MV_OK when none is attached. */
 mv_status mv_session_detach(mv_session *session);

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "session/workspace_log.h"
 #include "testutil.h"
 
 enum { FRAMES = 16 };
@@ -246,10 +247,36 @@ static void sigkill_resume(void) {
   mv_video_close(v);
 }
 
+/* Cost of one log entry (one pwrite + fdatasync), and the file stays a
+ * complete rounds file after every append. */
+static void append_cost(void) {
+  const char *path = mv_test_temp_path("cost.json");
+  mv_log log;
+  mv_json *tree = NULL;
+  int dropped = 0, n = 50, failures = 0;
+  if (!CHECK_OK(mv_log_create(path, 1, "graphcut")) ||
+      !CHECK_OK(mv_log_open(path, 1, &log, &tree, &dropped)))
+    return;
+  mv_json_free(tree);
+  const char *entry = "{\"frame\": 3, \"object\": 1, \"clicks\": [{\"x\": 10, \"y\": 20, "
+                      "\"positive\": true}]}";
+  double t0 = mv_test_now();
+  for (int i = 0; i < n; i++) failures += mv_log_append(&log, entry) != MV_OK;
+  CHECK(failures == 0, "%d of %d appends failed", failures, n);
+  double per = (mv_test_now() - t0) / n;
+  printf("log append + fdatasync: %.1f us per entry (%d entries)\n", per * 1e6, n);
+  mv_log_close(&log);
+  mv_json *done = NULL;
+  if (CHECK_OK(mv_json_parse_file(path, &done)))
+    CHECK((int)mv_json_get(done, "rounds")->count == n, "%d entries read back", n);
+  mv_json_free(done);
+}
+
 int main(void) {
   make_clip(clip, "blackswan", FRAMES);
   make_clip(other_clip, "dog", FRAMES);
   sigkill_resume();   /* first: the child must not inherit an OpenCL context */
+  append_cost();
 
   const char *dir = mv_test_temp_path("ws");
   mv_video *v = open_clip(clip);
@@ -257,10 +284,17 @@ int main(void) {
   mv_workspace_report report;
   CHECK_OK(mv_session_attach(a, dir, &report));
   CHECK(report.created == 1, "a new workspace is created");
-  int ops = 0;
+  int ops = 0, plain_ops = 0;
   double t0 = mv_test_now();
   run_operations(a, &ops);
-  printf("%d operations with the workspace in %.2f s\n", ops, mv_test_now() - t0);
+  double with = mv_test_now() - t0;
+  mv_session *bare = open_session(v);
+  t0 = mv_test_now();
+  run_operations(bare, &plain_ops);
+  printf("%d operations: %.2f s with the workspace, %.2f s without\n", ops, with,
+         mv_test_now() - t0);
+  CHECK(same_sessions(a, bare), "logging changes nothing in the session");
+  mv_session_close(bare);
   CHECK(masks_on_disk(a, dir), "masks on disk follow every operation");
   CHECK_FAILS(mv_session_attach(a, dir, NULL), MV_E_STATE);
   CHECK_FAILS(mv_session_load_snapshot(a, "x.mvs"), MV_E_STATE);
