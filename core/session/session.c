@@ -456,7 +456,7 @@ mv_status mv_session_propagate(mv_session *s, int frame, mv_progress_fn progress
     /* The engine now holds this frame's mask; keep the pending map as the
      * last undo entry so undo can bring it back for another round. */
     set_pending(s, frame, NULL);
-    st = mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_PROPAGATE, .frame = frame, .frames = bridge.stopped ? bridge.done : -1});
+    st = mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_PROPAGATE, .frame = frame, .frames = bridge.stopped ? bridge.done : -1, .direction = 3, .to = -1});
   }
   free(mask);
   free(labels);

@@ -12,7 +12,8 @@
 
 typedef enum mv_log_kind {
   MV_LOG_SCRIBBLE, MV_LOG_CLICK, MV_LOG_DRAW, MV_LOG_MAPS, MV_LOG_LABELS, MV_LOG_PROPAGATE,
-  MV_LOG_UNDO, MV_LOG_RESET_FRAME, MV_LOG_RESET_OBJECT, MV_LOG_ADD_OBJECT, MV_LOG_DELETE_OBJECT
+  MV_LOG_UNDO, MV_LOG_RESET_FRAME, MV_LOG_RESET_OBJECT, MV_LOG_ADD_OBJECT, MV_LOG_DELETE_OBJECT,
+  MV_LOG_BOX, MV_LOG_OBJECT_MASK, MV_LOG_FORGET_MEMORY, MV_LOG_CLEAR_MEMORY
 } mv_log_kind;
 
 /* One public operation with its arguments (only those of its kind are set). */
@@ -29,8 +30,11 @@ typedef struct mv_log_entry {
   float brush;
   int erase;
   const uint8_t *positive_map, *negative_map;  /* MAPS */
-  const uint8_t *labels;        /* LABELS */
+  const uint8_t *labels;        /* LABELS; OBJECT_MASK: the object's mask */
   int frames;                   /* PROPAGATE: frames done when stopped early, -1: to the end */
+  int direction, to, limit;     /* PROPAGATE: the request (MV_BOTH, -1, 0 = the default) */
+  int box[4];                   /* BOX: x0, y0, x1, y1 */
+  int keep_interacted;          /* CLEAR_MEMORY */
   const char *interaction;      /* the backend an interaction used (set by the hook) */
 } mv_log_entry;
 

@@ -128,8 +128,28 @@ void mv_log_entry_json(const mv_log_entry *e, const char *const inputs[2], mv_te
     put_string(t, inputs[0]);
     mv_text_printf(t, "}");
     break;
+  case MV_LOG_OBJECT_MASK:
+    mv_text_printf(t, "{\"frame\": %d, \"object\": %d, \"object_mask\": ", e->frame, e->object);
+    put_string(t, inputs[0]);
+    mv_text_printf(t, "}");
+    break;
+  case MV_LOG_BOX:
+    mv_text_printf(t, "{\"frame\": %d, \"object\": %d, \"box\": [%d, %d, %d, %d]}", e->frame,
+                   e->object, e->box[0], e->box[1], e->box[2], e->box[3]);
+    break;
+  case MV_LOG_FORGET_MEMORY:
+    mv_text_printf(t, "{\"frame\": %d, \"forget_memory\": true}", e->frame);
+    break;
+  case MV_LOG_CLEAR_MEMORY:
+    mv_text_printf(t, "{\"clear_memory\": true, \"keep_interacted\": %s}",
+                   e->keep_interacted ? "true" : "false");
+    break;
   case MV_LOG_PROPAGATE:
     mv_text_printf(t, "{\"frame\": %d, \"propagate\": true", e->frame);
+    if (e->direction == 1 || e->direction == 2)
+      mv_text_printf(t, ", \"direction\": \"%s\"", e->direction == 1 ? "forward" : "backward");
+    if (e->to >= 0) mv_text_printf(t, ", \"to\": %d", e->to);
+    if (e->limit > 0) mv_text_printf(t, ", \"count\": %d", e->limit);
     if (e->frames >= 0) mv_text_printf(t, ", \"frames\": %d", e->frames);
     mv_text_printf(t, "}");
     break;
@@ -401,6 +421,11 @@ mv_status mv_log_entry_parse(const mv_json *item, const char *path, int index, m
     e->kind = MV_LOG_RESET_OBJECT;
     return get_int(item, "reset_object", 1, &e->object, &w);
   }
+  if (get_bool(item, "clear_memory")) {
+    e->kind = MV_LOG_CLEAR_MEMORY;
+    e->keep_interacted = get_bool(item, "keep_interacted");
+    return MV_OK;
+  }
   MV_TRY(get_int(item, "frame", 1, &e->frame, &w));
   e->object = 1;
   MV_TRY(get_int(item, "object", 0, &e->object, &w));
@@ -469,6 +494,26 @@ mv_status mv_log_entry_parse(const mv_json *item, const char *path, int index, m
     e->erase = get_bool(item, "erase");
     return MV_OK;
   }
+  if ((v = mv_json_get(item, "box"))) {
+    e->kind = MV_LOG_BOX;
+    if (v->type != MV_JSON_ARRAY || v->count != 4) return bad(&w, "\"box\" must be [x0, y0, x1, y1]");
+    for (int i = 0; i < 4; i++) {
+      if (v->items[i].type != MV_JSON_NUMBER || v->items[i].number != floor(v->items[i].number))
+        return bad(&w, "\"box\" must hold integers");
+      e->box[i] = (int)v->items[i].number;
+    }
+    return MV_OK;
+  }
+  if ((v = mv_json_get(item, "object_mask"))) {
+    e->kind = MV_LOG_OBJECT_MASK;
+    MV_TRY(get_input(v, out->inputs[0], &w));
+    if (!out->inputs[0][0]) return bad(&w, "\"object_mask\" must be an image path");
+    return MV_OK;
+  }
+  if (get_bool(item, "forget_memory")) {
+    e->kind = MV_LOG_FORGET_MEMORY;
+    return MV_OK;
+  }
   if ((v = mv_json_get(item, "mask"))) {
     e->kind = MV_LOG_LABELS;
     MV_TRY(get_input(v, out->inputs[0], &w));
@@ -477,6 +522,15 @@ mv_status mv_log_entry_parse(const mv_json *item, const char *path, int index, m
   }
   if (get_bool(item, "propagate")) {
     e->kind = MV_LOG_PROPAGATE;
+    e->direction = 3;   /* MV_BOTH */
+    e->to = -1;
+    const mv_json *d = mv_json_get(item, "direction");
+    if (d && (d->type != MV_JSON_STRING || (strcmp(d->string, "forward") &&
+                                            strcmp(d->string, "backward") && strcmp(d->string, "both"))))
+      return bad(&w, "\"direction\" must be \"forward\", \"backward\" or \"both\"");
+    if (d) e->direction = !strcmp(d->string, "forward") ? 1 : !strcmp(d->string, "backward") ? 2 : 3;
+    MV_TRY(get_int(item, "to", 0, &e->to, &w));
+    MV_TRY(get_int(item, "count", 0, &e->limit, &w));
     return get_int(item, "frames", 0, &e->frames, &w);
   }
   if (mv_json_get(item, "undo")) {

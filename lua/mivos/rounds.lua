@@ -34,15 +34,19 @@
 --       "maps": {"positive": "p.png", "negative": null},  backend input as mask images
 --       "object_mask": "car.png",      nonzero pixels = the round's object (per-object import)
 --       "box": [x0, y0, x1, y1],       box prompt for the round's object
+--       "forget_memory": true,         drop the frame's memory entry
 --       "propagate": true,             then propagate from the frame
---       "frames": 3 },                 ... stopping after this many frames
+--       "direction": "forward", "to": 40, "count": 10,  ... one way / up to a frame /
+--       "frames": 3 },                 at most count frames; stopped after this many frames
+--     { "clear_memory": true, "keep_interacted": true },  clear the memory (no frame)
 --     { "add_object": 2 },             object rounds (no frame): add (the id it must get,
 --     { "delete_object": 2 },          or true), delete, reset an object
 --     { "reset_object": 1 }
 --   ]
 -- }
--- Within a round the steps run in the order add / delete / reset object, undo,
--- reset, mask, object_mask, box, maps, scribbles, clicks, polygon, propagate.
+-- Within a round the steps run in the order add / delete / reset object,
+-- clear memory, undo, reset, mask, object_mask, box, maps, scribbles, clicks,
+-- polygon, forget memory, propagate.
 -- Keys starting with "_" and "comment" are ignored. A workspace's log.json is
 -- such a file (one operation per round).
 local json = require("mivos.json")
@@ -136,6 +140,8 @@ local ROUND_KEYS = {
   clicks = true, polygon = true, polygons = true, erase = true, brush = true, region = true,
   margin = true, interaction = true, propagate = true, frames = true, maps = true,
   object_mask = true, box = true, add_object = true, delete_object = true, reset_object = true,
+  direction = true, to = true, count = true, forget_memory = true, clear_memory = true,
+  keep_interacted = true,
 }
 
 local function path_arg(v, what, where, base_dir)
@@ -185,6 +191,7 @@ function rounds.parse(doc, options)
     if type(r) ~= "table" or json.is_array(r) then fail(where, "must be an object") end
     check_keys(r, ROUND_KEYS, where)
     local object_round = r.add_object ~= nil or r.delete_object ~= nil or r.reset_object ~= nil
+                         or r.clear_memory ~= nil
     if r.frame == nil and not object_round then
       fail(where, "no \"frame\" (0-based frame index)")
     end
@@ -230,6 +237,17 @@ function rounds.parse(doc, options)
                            want_number(box[3], "box x1", where), want_number(box[4], "box y1", where) }
     end
     if r.frames ~= nil then round.frames = want_int(r.frames, "\"frames\"", where, 0) end
+    if r.direction ~= nil then
+      if r.direction ~= "forward" and r.direction ~= "backward" and r.direction ~= "both" then
+        fail(where, "\"direction\" must be \"forward\", \"backward\" or \"both\"")
+      end
+      round.direction = r.direction
+    end
+    if r.to ~= nil then round.to = want_int(r.to, "\"to\"", where, 0) end
+    if r.count ~= nil then round.count = want_int(r.count, "\"count\"", where, 1) end
+    round.forget_memory = want_bool(r.forget_memory, "\"forget_memory\"", where, false)
+    round.clear_memory = want_bool(r.clear_memory, "\"clear_memory\"", where, false)
+    round.keep_interacted = want_bool(r.keep_interacted, "\"keep_interacted\"", where, false)
     if r.add_object ~= nil then
       round.add_object = r.add_object == true or want_int(r.add_object, "\"add_object\"", where, 1)
     end
@@ -287,7 +305,7 @@ function rounds.parse(doc, options)
     end
     if not ((round.undo or 0) > 0 or round.reset or round.mask or round.scribbles or round.clicks
             or round.polygons or round.propagate or round.maps or round.object_mask
-            or round.prompt_box or object_round) then
+            or round.prompt_box or object_round or round.forget_memory) then
       fail(where, "does nothing (give scribbles, clicks, polygon, mask, undo, reset or propagate)")
     end
     plan.rounds[i] = round
@@ -421,8 +439,9 @@ end
 
 -- The log key that marks each kind of operation (a workspace log entry
 -- holds exactly one of them).
-local LOG_KEYS = { "add_object", "delete_object", "reset_object", "undo", "reset", "mask",
-                   "object_mask", "box", "maps", "scribbles", "clicks", "polygon", "propagate" }
+local LOG_KEYS = { "add_object", "delete_object", "reset_object", "clear_memory", "undo", "reset",
+                   "mask", "object_mask", "box", "maps", "scribbles", "clicks", "polygon",
+                   "forget_memory", "propagate" }
 
 local function log_kind(entry)
   for _, key in ipairs(LOG_KEYS) do
@@ -467,6 +486,10 @@ function rounds.run(session, plan, options)
     if round.reset_object then
       op(round, "reset_object", session.reset_object, session, round.reset_object)
     end
+    if round.clear_memory then
+      op(round, "clear_memory", session.clear_memory, session,
+         { keep_interacted = round.keep_interacted })
+    end
     for _ = 1, round.undo or 0 do op(round, "undo", session.undo, session, f) end
     if round.reset then op(round, "reset", session.reset_frame, session, f) end
     if round.mask then op(round, "mask", session.load_mask, session, f, round.mask) end
@@ -484,7 +507,7 @@ function rounds.run(session, plan, options)
         error(round.where .. ": \"box\" needs session:box (not in this build)", 0)
       end
       local b = round.prompt_box
-      op(round, "box", session.box, session, f, k, b[1], b[2], b[3], b[4])
+      op(round, "box", session.box, session, f, k, { b[1], b[2], b[3], b[4] })
     end
     if round.interaction then session:set_interaction(round.interaction) end
     if round.maps then
@@ -508,14 +531,20 @@ function rounds.run(session, plan, options)
     for _, polygon in ipairs(round.polygons or {}) do
       op(round, "polygon", session.draw, session, f, k, polygon, round.erase, round.brush)
     end
+    if round.forget_memory then op(round, "forget_memory", session.forget_memory, session, f) end
     if round.propagate then
       op(round, "propagate", function()
         if options.on_propagate then options.on_propagate(i, round) end
         local on_progress = options.on_progress
-        session:propagate(f, { on_progress = (on_progress or round.frames) and function(d, total)
+        local request = { on_progress = (on_progress or round.frames) and function(d, total)
           if on_progress then on_progress(i, d, total) end
           return round.frames ~= nil and d >= round.frames
-        end })
+        end }
+        -- only the keys given: a session without the step API takes no others
+        for _, key in ipairs({ "direction", "to", "count" }) do
+          if round[key] ~= nil then request[key] = round[key] end
+        end
+        session:propagate(f, request)
       end)
     end
   end
