@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -265,6 +266,19 @@ static void append_cost(void) {
   CHECK(failures == 0, "%d of %d appends failed", failures, n);
   double per = (mv_test_now() - t0) / n;
   printf("log append + fdatasync: %.1f us per entry (%d entries)\n", per * 1e6, n);
+  /* A full disk (here a file size limit): the append fails with MV_E_IO
+   * naming the log, and the file stays a complete log of the n entries. */
+  struct rlimit old, small;
+  getrlimit(RLIMIT_FSIZE, &old);
+  small = old;
+  small.rlim_cur = (rlim_t)log.size + 16;
+  signal(SIGXFSZ, SIG_IGN);
+  setrlimit(RLIMIT_FSIZE, &small);
+  mv_status full = mv_log_append(&log, entry);
+  setrlimit(RLIMIT_FSIZE, &old);
+  signal(SIGXFSZ, SIG_DFL);
+  CHECK(full == MV_E_IO && strstr(mv_error_message(), "cost.json"),
+        "a full disk is an error naming the log: %s", mv_error_message());
   mv_log_close(&log);
   mv_json *done = NULL;
   if (CHECK_OK(mv_json_parse_file(path, &done)))

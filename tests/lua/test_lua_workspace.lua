@@ -91,6 +91,22 @@ t.case("the log is a rounds file", function()
   s:close()
 end)
 
+t.case("rounds: the keys of the log are checked like the others", function()
+  local function parse(text)
+    return rounds.check(rounds.parse(require("mivos.json").decode(text, "r.json"), { source = "r.json" }),
+                        { frame_count = FRAMES, width = W, height = H }, mivos.backends())
+  end
+  t.raises(function() parse('{"rounds": [{"frame": 1, "propagate": true, "direction": "up"}]}') end,
+           "direction")
+  t.raises(function() parse('{"rounds": [{"add_object": 2}]}') end, "\"objects\"")
+  t.raises(function() parse('{"objects": 1, "rounds": [{"add_object": 3}]}') end, "gets id 2")
+  t.raises(function() parse('{"objects": 1, "rounds": [{"frame": 0, "box": [1, 2, 3]}]}') end, "box")
+  local plan = parse('{"objects": 1, "rounds": [{"add_object": 2}, {"frame": 2, "object": 2, '
+                     .. '"polygon": [1, 1, 9, 1, 5, 9], "propagate": true, "direction": "forward", '
+                     .. '"count": 3}, {"delete_object": 1}, {"clear_memory": true}]}')
+  t.eq(#plan.rounds, 4, "object, memory and propagation-request rounds parse")
+end)
+
 t.case("mivos segment --workspace resumes", function()
   local MIVOS = t.build .. "/mivos"
   local rounds_file = tmp .. "/r.json"
