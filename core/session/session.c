@@ -550,6 +550,10 @@ mv_video *mv_session_video(mv_session *s) { return s->video; }
 const char *mv_session_weights(const mv_session *s) { return s->weights; }
 mv_workspace *mv_session_workspace(const mv_session *s) { return s->workspace; }
 void mv_session_set_workspace(mv_session *s, mv_workspace *w) { s->workspace = w; }
+mv_status mv_session_end_run(mv_session *s) {
+  (void)s;   /* no step API here: a propagation is never left open */
+  return MV_OK;
+}
 
 int mv_session_is_fresh(mv_session *s) {
   for (int t = 0; t < s->frames; t++)

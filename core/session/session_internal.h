@@ -16,6 +16,8 @@ const char *mv_session_weights(const mv_session *session);
 mv_workspace *mv_session_workspace(const mv_session *session);
 /* Attaches (or with NULL detaches) the workspace the session logs to. */
 void mv_session_set_workspace(mv_session *session, mv_workspace *workspace);
+/* Ends (and logs) the propagation run the session has open, if any. */
+mv_status mv_session_end_run(mv_session *session);
 /* 1 when nothing has been done yet: no pending map, no undo history, no
  * frame interacted on in the engine. */
 int mv_session_is_fresh(mv_session *session);

@@ -260,19 +260,30 @@ mv_status mv_workspace_propagation_started(mv_session *s, int frame) {
   return mv_atomic_commit(f);
 }
 
+mv_status mv_workspace_frame_done(mv_session *s, int frame) {
+  mv_workspace *w = mv_session_workspace(s);
+  return w ? write_masks(w, s, frame, frame) : MV_OK;
+}
+
 mv_status mv_workspace_record(mv_session *s, const mv_log_entry *entry) {
   mv_workspace *w = mv_session_workspace(s);
   if (!w) return MV_OK;
+  /* An open propagation run goes to the log first and ends: its steps came
+   * before this operation, and no later step may follow it (the log could
+   * not put that step back in its place). */
+  if (entry->kind != MV_LOG_PROPAGATE) MV_TRY(mv_session_end_run(s));
   mv_log_entry e = *entry;
   mv_session_info info;
   MV_TRY(mv_session_get_info(s, &info));
-  if (e.kind == MV_LOG_SCRIBBLE || e.kind == MV_LOG_CLICK || e.kind == MV_LOG_MAPS)
+  if (e.kind == MV_LOG_SCRIBBLE || e.kind == MV_LOG_CLICK || e.kind == MV_LOG_MAPS ||
+      e.kind == MV_LOG_BOX)
     e.interaction = info.interaction;
   char names[2][64];
   const char *inputs[2] = {NULL, NULL};
   mv_status st = MV_OK;
-  if (e.kind == MV_LOG_LABELS) {
-    st = write_input(w, e.labels, 0, "labels", names[0]);
+  if (e.kind == MV_LOG_LABELS || e.kind == MV_LOG_OBJECT_MASK) {
+    st = e.kind == MV_LOG_LABELS ? write_input(w, e.labels, 0, "labels", names[0])
+                                 : write_input(w, e.labels, 1, "object", names[0]);
     inputs[0] = names[0];
   } else if (e.kind == MV_LOG_MAPS) {
     if (e.positive_map && st == MV_OK) st = write_input(w, e.positive_map, 1, "positive", names[0]);
@@ -290,7 +301,9 @@ mv_status mv_workspace_record(mv_session *s, const mv_log_entry *entry) {
                            "workspace no longer matches the session", w->dir);
   int one_frame = e.kind == MV_LOG_SCRIBBLE || e.kind == MV_LOG_CLICK || e.kind == MV_LOG_DRAW ||
                   e.kind == MV_LOG_MAPS || e.kind == MV_LOG_LABELS || e.kind == MV_LOG_UNDO ||
-                  e.kind == MV_LOG_RESET_FRAME;
+                  e.kind == MV_LOG_RESET_FRAME || e.kind == MV_LOG_BOX ||
+                  e.kind == MV_LOG_OBJECT_MASK;
+  if (e.kind == MV_LOG_FORGET_MEMORY || e.kind == MV_LOG_CLEAR_MEMORY) return MV_OK;
   st = one_frame ? write_masks(w, s, e.frame, e.frame) : write_masks(w, s, 0, w->frames - 1);
   if (st == MV_OK && e.kind == MV_LOG_PROPAGATE) {
     char path[PATH_BYTES];
@@ -564,6 +577,7 @@ mv_status mv_session_snapshot(mv_session *s) {
   char path[PATH_BYTES], log_path[PATH_BYTES];
   join(path, w->dir, "snapshot.mvs");
   join(log_path, w->dir, "log.json");
+  MV_TRY(mv_session_end_run(s));   /* an open run is logged; a snapshot holds none */
   mv_snapshot_log log = {w->log.entries, 0, 0, w->video_hash};
   MV_TRY(mv_log_prefix_crc(log_path, log.entries, &log.bytes, &log.crc));
   return mv_snapshot_save(s, path, &log);

@@ -45,6 +45,8 @@ mv_status mv_workspace_record(mv_session *session, const mv_log_entry *entry);
  * during it is reported when the workspace is opened again. */
 mv_status mv_workspace_propagation_started(mv_session *session, int frame);
 typedef struct mv_workspace mv_workspace;
+/* Writes the frame's mask after a propagation step produced it. */
+mv_status mv_workspace_frame_done(mv_session *session, int frame);
 /* Frees the attachment (from mv_session_close). */
 void mv_workspace_free(mv_workspace *workspace);
 

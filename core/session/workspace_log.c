@@ -134,8 +134,9 @@ void mv_log_entry_json(const mv_log_entry *e, const char *const inputs[2], mv_te
     mv_text_printf(t, "}");
     break;
   case MV_LOG_BOX:
-    mv_text_printf(t, "{\"frame\": %d, \"object\": %d, \"box\": [%d, %d, %d, %d]}", e->frame,
-                   e->object, e->box[0], e->box[1], e->box[2], e->box[3]);
+    mv_text_printf(t, "{\"frame\": %d, \"object\": %d, \"interaction\": ", e->frame, e->object);
+    put_string(t, e->interaction ? e->interaction : "");
+    mv_text_printf(t, ", \"box\": [%d, %d, %d, %d]}", e->box[0], e->box[1], e->box[2], e->box[3]);
     break;
   case MV_LOG_FORGET_MEMORY:
     mv_text_printf(t, "{\"frame\": %d, \"forget_memory\": true}", e->frame);
