@@ -86,33 +86,22 @@ static mv_status describe_session(mv_session *s, mv_workspace_manifest *m) {
   return MV_OK;
 }
 
-static void put_json_string(mv_text *t, const char *s) {
-  mv_text_printf(t, "\"");
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') mv_text_printf(t, "\\%c", c);
-    else if (c < 0x20) mv_text_printf(t, "\\u%04x", c);
-    else mv_text_printf(t, "%c", c);
-  }
-  mv_text_printf(t, "\"");
-}
-
 static mv_status write_manifest(const char *dir, const mv_workspace_manifest *m) {
   mv_text t = {0};
   mv_text_printf(&t, "{\n  \"format\": \"mivos-workspace\",\n  \"version\": 1,\n  \"video\": {\"path\": ");
-  put_json_string(&t, m->video);
+  mv_text_put_string(&t, m->video);
   mv_text_printf(&t, ", \"frames\": %d, \"width\": %d, \"height\": %d, \"source_width\": %d, "
                  "\"source_height\": %d, \"frames_crc32\": %u},\n", m->frame_count, m->width,
                  m->height, m->source_width, m->source_height, m->frames_hash);
   mv_text_printf(&t, "  \"session\": {\"objects\": %d, \"memory_every\": %d, \"interaction\": ",
                  m->objects, m->memory_every);
-  put_json_string(&t, m->interaction);
+  mv_text_put_string(&t, m->interaction);
   mv_text_printf(&t, ", \"propagation\": ");
-  put_json_string(&t, m->propagation);
+  mv_text_put_string(&t, m->propagation);
   mv_text_printf(&t, ", \"fusion\": ");
-  put_json_string(&t, m->fusion);
+  mv_text_put_string(&t, m->fusion);
   mv_text_printf(&t, ", \"weights\": ");
-  if (m->weights[0]) put_json_string(&t, m->weights);
+  if (m->weights[0]) mv_text_put_string(&t, m->weights);
   else mv_text_printf(&t, "null");
   mv_text_printf(&t, "}\n}\n");
   char path[PATH_BYTES];

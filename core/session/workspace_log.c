@@ -54,7 +54,7 @@ void mv_text_free(mv_text *t) {
   memset(t, 0, sizeof *t);
 }
 
-static void put_string(mv_text *t, const char *s) {
+void mv_text_put_string(mv_text *t, const char *s) {
   mv_text_printf(t, "\"");
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
@@ -88,7 +88,7 @@ void mv_log_entry_json(const mv_log_entry *e, const char *const inputs[2], mv_te
   case MV_LOG_CLICK:
   case MV_LOG_MAPS:
     mv_text_printf(t, "{\"frame\": %d, \"object\": %d, \"interaction\": ", e->frame, e->object);
-    put_string(t, e->interaction ? e->interaction : "");
+    mv_text_put_string(t, e->interaction ? e->interaction : "");
     if (e->kind == MV_LOG_SCRIBBLE) {
       mv_text_printf(t, ", \"scribbles\": [");
       for (int i = 0; i < e->stroke_count; i++) {
@@ -108,9 +108,9 @@ void mv_log_entry_json(const mv_log_entry *e, const char *const inputs[2], mv_te
       mv_text_printf(t, ", \"positive\": %s}]", e->positive ? "true" : "false");
     } else {
       mv_text_printf(t, ", \"maps\": {\"positive\": ");
-      if (inputs[0]) put_string(t, inputs[0]); else mv_text_printf(t, "null");
+      if (inputs[0]) mv_text_put_string(t, inputs[0]); else mv_text_printf(t, "null");
       mv_text_printf(t, ", \"negative\": ");
-      if (inputs[1]) put_string(t, inputs[1]); else mv_text_printf(t, "null");
+      if (inputs[1]) mv_text_put_string(t, inputs[1]); else mv_text_printf(t, "null");
       mv_text_printf(t, "}");
     }
     put_region(t, e->region);
@@ -125,17 +125,17 @@ void mv_log_entry_json(const mv_log_entry *e, const char *const inputs[2], mv_te
     break;
   case MV_LOG_LABELS:
     mv_text_printf(t, "{\"frame\": %d, \"mask\": ", e->frame);
-    put_string(t, inputs[0]);
+    mv_text_put_string(t, inputs[0]);
     mv_text_printf(t, "}");
     break;
   case MV_LOG_OBJECT_MASK:
     mv_text_printf(t, "{\"frame\": %d, \"object\": %d, \"object_mask\": ", e->frame, e->object);
-    put_string(t, inputs[0]);
+    mv_text_put_string(t, inputs[0]);
     mv_text_printf(t, "}");
     break;
   case MV_LOG_BOX:
     mv_text_printf(t, "{\"frame\": %d, \"object\": %d, \"interaction\": ", e->frame, e->object);
-    put_string(t, e->interaction ? e->interaction : "");
+    mv_text_put_string(t, e->interaction ? e->interaction : "");
     mv_text_printf(t, ", \"box\": [%d, %d, %d, %d]}", e->box[0], e->box[1], e->box[2], e->box[3]);
     break;
   case MV_LOG_FORGET_MEMORY:
@@ -167,7 +167,7 @@ void mv_log_entry_json(const mv_log_entry *e, const char *const inputs[2], mv_te
 mv_status mv_log_create(const char *path, int objects, const char *interaction) {
   mv_text t = {0};
   mv_text_printf(&t, "{\"_mivos_log\": 1, \"objects\": %d, \"interaction\": ", objects);
-  put_string(&t, interaction);
+  mv_text_put_string(&t, interaction);
   mv_text_printf(&t, ", \"rounds\": [%s", TRAILER);
   if (t.failed) return mv_fail(MV_E_MEMORY, "%s: out of memory", path);
   mv_atomic_file *f = NULL;

@@ -30,6 +30,8 @@ typedef struct mv_text {
 } mv_text;
 void mv_text_printf(mv_text *t, const char *fmt, ...) MV_PRINTF(2, 3);
 void mv_text_free(mv_text *t);
+/* s as a JSON string (quotes, escapes). */
+void mv_text_put_string(mv_text *t, const char *s);
 
 typedef struct mv_log {
   int fd;
