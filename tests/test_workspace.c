@@ -90,6 +90,20 @@ static void run_operations(mv_session *s, int *count) {
   n += CHECK_OK(scribble(s, 12, 2, 20));
   n += CHECK_OK(mv_session_propagate(s, 12, stop_at, &three));   /* stopped after 3 frames */
   n += CHECK_OK(mv_session_set_labels(s, 15, labels));
+  /* ws-api's operations: box prompt, per-object mask, a paused step run,
+   * memory control */
+  n += CHECK_OK(mv_session_box(s, 3, 1, w / 4, h / 4, w / 2, h / 2));
+  n += CHECK_OK(mv_session_set_object_mask(s, 3, 1, map));
+  mv_propagation_request forward = {3, MV_FORWARD, 7, 0};
+  mv_propagation_run *run = NULL;
+  int frame = -1, done = 0;
+  if (CHECK_OK(mv_session_propagation_begin(s, &forward, &run))) {
+    CHECK_OK(mv_session_propagation_step(run, &frame, &done));
+    CHECK_OK(mv_session_propagation_step(run, &frame, &done));
+    n += CHECK_OK(mv_session_propagation_end(run));   /* one log entry: 2 frames of 3..7 */
+  }
+  n += CHECK_OK(mv_session_forget_memory(s, 8));
+  n += CHECK_OK(mv_session_clear_memory(s, 1));
   n += CHECK_OK(mv_session_reset_frame(s, 4));
   n += CHECK_OK(mv_session_reset_object(s, 2));
   n += CHECK_OK(mv_session_delete_object(s, 2));

@@ -188,6 +188,8 @@ mv_status mv_snapshot_load(mv_session *s, const char *path, mv_snapshot_log *log
 }
 
 mv_status mv_session_save_snapshot(mv_session *s, const char *path) {
+  MV_CHECK_ARG(s && path, "mv_session_save_snapshot: NULL argument");
+  MV_TRY(mv_session_end_run(s));
   return mv_snapshot_save(s, path, NULL);
 }
 
@@ -196,5 +198,6 @@ mv_status mv_session_load_snapshot(mv_session *s, const char *path) {
   if (mv_session_workspace(s))
     return mv_fail(MV_E_STATE, "mv_session_load_snapshot: the session is attached to a workspace "
                    "(its log would no longer describe the session): detach first");
+  MV_TRY(mv_session_end_run(s));   /* a snapshot holds no open run */
   return mv_snapshot_load(s, path, NULL);
 }

@@ -319,9 +319,18 @@ static mv_status read_input(mv_workspace *w, const char *name, uint8_t **out) {
   return st;
 }
 
-static int stop_after(void *user, int done, int total) {
-  (void)total;
-  return done >= *(const int *)user;
+/* The run again: the same request, as many steps as the log says (all of
+ * them when it ran to the end). */
+static mv_status replay_propagation(mv_session *s, const mv_log_entry *e) {
+  mv_propagation_request request = {e->frame, e->direction, e->to, e->limit};
+  mv_propagation_run *run = NULL;
+  MV_TRY(mv_session_propagation_begin(s, &request, &run));
+  mv_status st = MV_OK;
+  int frame = -1, done = 0;
+  for (int i = 0; !done && st == MV_OK && (e->frames < 0 || i < e->frames); i++)
+    st = mv_session_propagation_step(run, &frame, &done);
+  mv_status ended = mv_session_propagation_end(run);
+  return st != MV_OK ? st : ended;
 }
 
 /* Runs one logged operation again. */
@@ -346,8 +355,15 @@ static mv_status replay(mv_workspace *w, mv_session *s, mv_log_read *r) {
     st = read_input(w, r->inputs[0], &a);
     if (st == MV_OK) st = mv_session_set_labels(s, e->frame, a);
     break;
-  case MV_LOG_PROPAGATE:
-    return mv_session_propagate(s, e->frame, e->frames >= 0 ? stop_after : NULL, &e->frames);
+  case MV_LOG_PROPAGATE: return replay_propagation(s, e);
+  case MV_LOG_BOX:
+    return mv_session_box(s, e->frame, e->object, e->box[0], e->box[1], e->box[2], e->box[3]);
+  case MV_LOG_OBJECT_MASK:
+    st = read_input(w, r->inputs[0], &a);
+    if (st == MV_OK) st = mv_session_set_object_mask(s, e->frame, e->object, a);
+    break;
+  case MV_LOG_FORGET_MEMORY: return mv_session_forget_memory(s, e->frame);
+  case MV_LOG_CLEAR_MEMORY: return mv_session_clear_memory(s, e->keep_interacted);
   case MV_LOG_UNDO: return mv_session_undo(s, e->frame);
   case MV_LOG_RESET_FRAME: return mv_session_reset_frame(s, e->frame);
   case MV_LOG_RESET_OBJECT: return mv_session_reset_object(s, e->object);
