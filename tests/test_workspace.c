@@ -442,6 +442,25 @@ int main(void) {
     CHECK(report.dropped_bytes == 19 && report.entries == entries_before,
           "torn line dropped (%d bytes, %d entries)", report.dropped_bytes, report.entries);
     CHECK(scribble(g, 2, 1, 0) == MV_OK, "the repaired log takes new entries");
+    /* An operation during an open step run logs the run first and ends it:
+     * a later step is refused, the log keeps the order. */
+    mv_propagation_request forward = {2, MV_FORWARD, -1, 0};
+    mv_propagation_run *run = NULL;
+    int frame = -1, done = 0;
+    if (CHECK_OK(mv_session_propagation_begin(g, &forward, &run))) {
+      CHECK_OK(mv_session_propagation_step(run, &frame, &done));
+      CHECK_OK(scribble(g, 9, 1, 5));
+      CHECK_FAILS(mv_session_propagation_step(run, &frame, &done), MV_E_STATE);
+      CHECK_OK(mv_session_propagation_end(run));
+      size_t length = 0;
+      char *text = slurp(path, &length);
+      /* (frame 3 is interacted: the forward pass from 2 had one frame) */
+      char *run_entry = text ? strstr(text, "{\"frame\": 2, \"propagate\": true, \"direction\": "
+                                            "\"forward\"") : NULL;
+      CHECK(run_entry && strstr(run_entry, "{\"frame\": 9, \"object\": 1"),
+            "the run is logged before the scribble that ended it");
+      free(text);
+    }
   }
   mv_session_close(g);
   free(bytes);
