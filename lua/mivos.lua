@@ -80,6 +80,7 @@ export("mivos.io", { "VideoClass", "open_video", "palette", "mask_size", "read_l
 export("mivos.backends", { "builtin_modules", "register_backend", "unregister_backend",
                            "backends" })
 export("mivos.session", { "SessionClass", "session", "region", "points" })
+require("mivos.session_export")  -- sessions: save_masks, export_overlay, label_volume, evaluate
 export("mivos.workspace", { "workspace", "read_manifest" })
 export("mivos.metrics", { "boundary_tolerance", "jaccard", "boundary_f", "evaluate_frame",
                           "evaluate_sequence", "robot_interact", "robot_next_frame" })

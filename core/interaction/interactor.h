@@ -89,9 +89,8 @@ mv_status mv_interactor_graphcut(mv_interactor *out);
  * min cut by Boykov-Kolmogorov (maxflow.h). Strokes are hard constraints
  * (negative wins on overlap). Output is hard (0/1). Without positive
  * strokes and without previous >= 0.5: the previous mask with the
- * negative pixels set to 0. A box prompt (in->box) is GrabCut: outside the
- * box is background, the inside starts as the object, `iterations` cuts
- * with refitted colour models. About 0.1-0.3 s of CPU per 854x480 frame. */
+ * negative pixels set to 0. A box prompt (in->box) runs "graphcut"
+ * (GrabCut with GMMs). About 0.1-0.3 s of CPU per 854x480 frame. */
 typedef struct mv_strokecut_options {
   int iterations;           /* cuts of the first mask, 1..10 (3) */
   int local;                /* 1: only changes connected to a correcting stroke (1); 0: all */

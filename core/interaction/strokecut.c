@@ -290,38 +290,6 @@ static mv_status first_mask(const strokecut *sc, const mv_interaction_input *in,
   return st;
 }
 
-/* A box prompt (GrabCut's rectangle): outside the box (and negative
- * pixels) is background; the inside starts as the object, and the colour
- * models are refitted on each cut. Positive pixels are kept as seeds. */
-static mv_status box_mask(const strokecut *sc, const mv_interaction_input *in, buffers *b,
-                          mv_maxflow *flow, float *out) {
-  const int w = in->width, h = in->height, *r = in->box;
-  const size_t n = (size_t)w * h;
-  const uint8_t *pos = in->positive, *neg = in->negative;
-  for (size_t i = 0; i < n; i++) {
-    int x = (int)(i % w), y = (int)(i / w);
-    int inside = x >= r[0] && x <= r[2] && y >= r[1] && y <= r[3];
-    b->hard_bg[i] = !inside || (neg && neg[i]);
-    b->samples[i] = !b->hard_bg[i];
-  }
-  mv_status st = MV_OK;
-  for (int it = 0; it < sc->o.iterations && st == MV_OK; it++) {
-    fit_model(b->bin, b->samples, 1, n, b->nll_fg, b->work);
-    fit_model(b->bin, b->samples, 0, n, b->nll_bg, b->work);
-    for (size_t i = 0; i < n; i++) {
-      if (b->hard_bg[i]) b->source[i] = 0, b->sink[i] = MV_MAXFLOW_INFINITE;
-      else if (pos && pos[i]) b->source[i] = MV_MAXFLOW_INFINITE, b->sink[i] = 0;
-      else set_terminals(b->nll_fg[b->bin[i]], b->nll_bg[b->bin[i]], &b->source[i], &b->sink[i]);
-    }
-    st = it == 0 ? mv_maxflow_solve(flow, b->source, b->sink, b->edge, b->side, NULL)
-                 : mv_maxflow_resolve(flow, b->source, b->sink, b->side, NULL);
-    for (size_t i = 0; st == MV_OK && i < n; i++) b->samples[i] = b->side[i];
-  }
-  if (st == MV_OK)
-    for (size_t i = 0; i < n; i++) out[i] = b->side[i] ? 1.0f : 0.0f;
-  return st;
-}
-
 /* Correction of a non-empty previous mask `prev` (0/1). */
 static mv_status correct_mask(const strokecut *sc, const mv_interaction_input *in,
                               const uint8_t *prev, buffers *b, mv_maxflow *flow, float *out) {
@@ -385,6 +353,17 @@ static mv_status strokecut_run(void *self, const mv_interaction_input *in, float
   static const char *fn = "strokecut interactor";
   const strokecut *sc = self;
   MV_TRY(mv_interaction_input_check(in, out, fn));
+  if (in->box) {
+    /* A box prompt: GrabCut. Histogram models refitted on a box's inside
+     * collapse to an empty object on half the DAVIS first frames (measured
+     * mean J 0.18 against graphcut's GMMs 0.41 on the ground-truth boxes at
+     * 120 px), so the box goes to graphcut. */
+    mv_interactor grabcut = {0};
+    MV_TRY(mv_interactor_graphcut(&grabcut));
+    mv_status st = mv_interactor_run(&grabcut, in, out);
+    mv_interactor_destroy(&grabcut);
+    return st;
+  }
   const int w = in->width, h = in->height;
   const size_t n = (size_t)w * h;
   const uint8_t *pos = in->positive, *neg = in->negative;
@@ -409,9 +388,7 @@ static mv_status strokecut_run(void *self, const mv_interaction_input *in, float
   mv_status st = mv_maxflow_create(w, h, 8, &flow);
   if (st == MV_OK) st = mv_maxflow_set_threads(flow, solver_threads());
   if (st == MV_OK) st = edge_weights(in->rgb, w, h, sc->o.smoothness, b.edge);
-  if (st == MV_OK && in->box) {
-    st = box_mask(sc, in, &b, flow, out);
-  } else if (st == MV_OK && prev_count) {
+  if (st == MV_OK && prev_count) {
     uint8_t *prev = malloc(n);
     if (!prev) st = mv_fail(MV_E_MEMORY, "%s: out of memory (%zu pixels)", fn, n);
     for (size_t i = 0; prev && i < n; i++) prev[i] = in->previous[i] >= 0.5f;

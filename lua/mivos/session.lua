@@ -1,13 +1,12 @@
 -- mivos.session: interactive sessions on a video (scribbles, clicks,
--- drawing, local control, propagation, undo, exports, evaluation).
+-- drawing, local control, propagation, undo; exports and evaluation are in
+-- mivos.session_export).
 -- Public through the entry module: SessionClass, session, region, points.
 local ffi = require("ffi")
 local lib = require("mivos.lib")
 local array = require("mivos.array")
 local device = require("mivos.device")
 local io_ = require("mivos.io")
-local metrics = require("mivos.metrics")
-local sys = require("mivos.sys")
 
 local C, check, raise, live, close_handle = lib.C, lib.check, lib.raise, lib.live,
                                              lib.close_handle
@@ -555,138 +554,6 @@ end
 function Session:delete_object(object)
   int_arg(object, "object", "session:delete_object")
   check(C.mv_session_delete_object(live(self, "session"), object))
-end
-
--- mkdir -p, failing with E_IO.
-local function make_dir(dir, fn)
-  local ok, err = sys.mkdir_p(dir)
-  if not ok then raise(C.MV_E_IO, fn .. ": " .. err) end
-end
-
--- The output size of save_masks / export_overlay: options.video, a video
--- of the same frames at another size (e.g. the source, opened with
--- short_side = 0), or the session's own video.
-local function output_video(self, options, fn)
-  local video = options.video
-  if video == nil then return self.video, false end
-  if getmetatable(video) ~= Video then
-    argument_error("%s: video must be a video from mivos.open_video, got %s", fn, type(video))
-  end
-  if video.frame_count ~= self.frame_count then
-    argument_error("%s: video has %d frames, the session %d", fn, video.frame_count,
-                   self.frame_count)
-  end
-  return video, video.width ~= self.width or video.height ~= self.height
-end
-
--- Writes every frame's labels as DAVIS palette PNGs DIR/00000.png, ...
--- options: soft = true also writes DIR/soft/<object id>/00000.png (grey
--- probabilities), alpha = true DIR/alpha/<object id>/00000.png (RGBA
--- mattes), video = the same frames at the size to write (e.g. the source
--- size: probabilities resized before the labels are taken, see
--- mask_resized), on_progress(done, total). Returns the number of frames
--- written.
-function Session:save_masks(dir, options)
-  local fn = "session:save_masks"
-  string_arg(dir, "dir", fn)
-  options = options_arg(options, { soft = true, alpha = true, video = true, on_progress = true },
-                        fn)
-  local video, resize = output_video(self, options, fn)
-  local w, h = video.width, video.height
-  make_dir(dir, fn)
-  local ids = self:object_ids()
-  if options.soft or options.alpha then
-    for _, k in ipairs(ids) do
-      for _, kind in ipairs({ "soft", "alpha" }) do
-        if options[kind] then
-          make_dir(sys.join(dir, kind, tostring(k)), fn)
-        end
-      end
-    end
-  end
-  local labels = image(w, h)
-  local prob = (options.soft or options.alpha) and image(w, h, 1, "float")
-  local name
-  local ptr = live(self, "session")
-  for f = 0, self.frame_count - 1 do
-    name = string.format("%05d.png", f)
-    if resize then self:mask_resized(f, w, h, labels) else self:mask(f, labels) end
-    io_.write_labels(sys.join(dir, name), labels)
-    if prob then
-      for _, k in ipairs(ids) do
-        check(C.mv_session_probabilities_resized(ptr, f, k, w, h, prob.data))
-        if options.soft then io_.write_soft(sys.join(dir, "soft", tostring(k), name), prob) end
-        if options.alpha then
-          io_.write_matte(sys.join(dir, "alpha", tostring(k), name), video:frame(f), prob)
-        end
-      end
-    end
-    if options.on_progress then options.on_progress(f + 1, self.frame_count) end
-  end
-  return self.frame_count
-end
-
--- Writes the DAVIS overlay of every frame: a video file (.mp4, .mkv, ...;
--- options codec, quality, fps) or, for a path containing "%", one PNG per
--- frame (printf pattern of the 0-based frame index, e.g. "ov/%05d.png").
--- options.video: the same frames at the size to write (e.g. the source
--- size; labels as mask_resized). options.on_progress(done, total). Returns
--- the path.
-function Session:export_overlay(path, options)
-  local fn = "session:export_overlay"
-  string_arg(path, "path", fn)
-  options = options_arg(options, { codec = true, quality = true, fps = true, video = true,
-                                   on_progress = true }, fn)
-  local video, resize = output_video(self, options, fn)
-  local w, h = video.width, video.height
-  make_dir(sys.dirname(path), fn)
-  local labels = image(w, h)
-  local out = image(w, h, 3)
-  local pattern = path:find("%", 1, true) ~= nil
-  local writer
-  if not pattern then
-    writer = io_.video_writer(path, w, h, options.fps or (video.fps > 0 and video.fps or 25),
-                                { codec = options.codec, quality = options.quality })
-  end
-  for f = 0, self.frame_count - 1 do
-    if resize then self:mask_resized(f, w, h, labels) else self:mask(f, labels) end
-    local rgb = video:frame(f)
-    if pattern then
-      io_.overlay_png(string.format(path, f), rgb, labels)
-    else
-      io_.overlay(rgb, labels, out)
-      writer:add(out)
-    end
-    if options.on_progress then options.on_progress(f + 1, self.frame_count) end
-  end
-  if writer then writer:finish() end
-  return path
-end
-
--- Every frame's labels as one volume: frame_count x height x width bytes
--- (an FFI array; frame t starts at t * width * height).
-function Session:label_volume()
-  local plane = self.width * self.height
-  local volume = ffi.new("uint8_t[?]", self.frame_count * plane)
-  local ptr = live(self, "session")
-  for t = 0, self.frame_count - 1 do check(C.mv_session_labels(ptr, t, volume + t * plane)) end
-  return volume
-end
-
--- Scores the session's masks against ground-truth PNGs in gt_dir (see
--- mivos.read_label_volume; every frame is scored, the interactive
--- protocol). Returns {j, f, jf, frames, objects = {{j, f, jf, ...}, ...},
--- per_frame = {{j = {...}, f = {...}}, ...} (frame t at index t + 1)}.
-function Session:evaluate(gt_dir, options)
-  local fn = "session:evaluate"
-  string_arg(gt_dir, "gt_dir", fn)
-  options = options_arg(options, { objects = true, frames = true }, fn)
-  local gt = io_.read_label_volume(gt_dir, self.frame_count, self.width, self.height)
-  -- ids 1..the highest id (stable ids may have gaps: a missing id is empty)
-  local ids = self:object_ids()
-  local objects = options.objects or ids[#ids]
-  return metrics.evaluate_sequence(self:label_volume(), gt, self.frame_count, self.width,
-                                 self.height, objects, options.frames)
 end
 
 -- Closes the session (also done by the garbage collector).

@@ -27,7 +27,10 @@ t.case("objects print what they are", function()
   writer:close()
   local session = mivos.session(video, { objects = 2 })
   t.eq(tostring(session), "session: libby.mp4, 49 frames, 854x480, 2 objects, "
-                          .. "graphcut + labelprop + linear", "session")
+                          .. table.concat({ mivos.builtin_modules("interaction")[1],
+                                            mivos.builtin_modules("propagation")[1],
+                                            mivos.builtin_modules("fusion")[1] }, " + "),
+       "session")
   video:close()
   t.eq(tostring(session), "session: libby.mp4 (closed)", "session closed with its video")
   t.eq(tostring(video), "video: libby.mp4 (closed)", "closed video")

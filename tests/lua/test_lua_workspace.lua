@@ -60,7 +60,7 @@ t.case("a new workspace logs every operation", function()
   s:close()
   local log = rounds.read(ws .. "/log.json")
   t.eq(#log.rounds, 14, "one log entry per operation")
-  t.eq(mivos.read_manifest(ws).propagation, "labelprop", "manifest")
+  t.eq(mivos.read_manifest(ws).propagation, mivos.builtin_modules("propagation")[1], "manifest")
 end)
 
 t.case("mivos.workspace resumes to the same masks", function()
