@@ -55,7 +55,8 @@ mv_lua_launcher(mivos-launcher-installed.sh.in ${CMAKE_BINARY_DIR}/install/mivos
 mv_lua_launcher(mivos-launcher-installed.sh.in ${CMAKE_BINARY_DIR}/install/mivos-lua "" "" "")
 install(TARGETS mivos LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/lua/ DESTINATION ${CMAKE_INSTALL_DATADIR}/mivos/lua
-        FILES_MATCHING PATTERN "*.lua")
+        FILES_MATCHING PATTERN "*.lua"
+        PATTERN "*.html" PATTERN "*.js" PATTERN "*.css")  # the page of `mivos serve`
 install(PROGRAMS ${CMAKE_SOURCE_DIR}/scripts/mivos
         DESTINATION ${CMAKE_INSTALL_DATADIR}/mivos/scripts)
 install(PROGRAMS ${CMAKE_BINARY_DIR}/install/mivos ${CMAKE_BINARY_DIR}/install/mivos-lua

@@ -174,8 +174,14 @@ async function main() {
   // drawn stroke by stroke the graph cut sees the strokes one at a time)
   check(jf >= 0.75, `J&F of the page's masks against the ground truth: ${jf} (>= 0.75)`);
 
-  await page.selectOption('#overlay-style', 'davis');
-  await page.evaluate(() => window.mivosPage.frame);
+  // the screenshot: frame 30 with its propagated mask
+  await page.focus('#view');
+  await page.keyboard.press('Home');
+  for (let i = 0; i < 3; i++) await page.keyboard.press('Shift+ArrowRight');
+  await page.waitForFunction(() => {
+    const p = window.mivosPage;
+    return p.frame === 30 && p.drawnKey === `30:${p.state.versions[30]}:davis`;
+  }, null, { timeout: 30000 });
   const shot = path.join(out, 'serve.png');
   await page.screenshot({ path: shot });
   check(fs.statSync(shot).size > 10000, `screenshot ${shot}`);

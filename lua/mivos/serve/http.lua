@@ -31,6 +31,7 @@ local DEFAULT_LIMITS = {
   request_seconds = 30,            -- to receive one whole request
 }
 http.DEFAULT_LIMITS = DEFAULT_LIMITS
+local LINGER_SECONDS = 2  -- reading after a refusal, before closing
 
 local REASONS = {
   [200] = "OK", [202] = "Accepted", [204] = "No Content", [304] = "Not Modified",
@@ -109,6 +110,7 @@ end
 local function refuse(c, status, message)
   queue(c, serialize({ status = status, body = message .. "\n" }, false))
   c.closing = true
+  c.linger = true
   c.buffer = ""
 end
 
@@ -210,7 +212,15 @@ local function flush(self, c)
       return
     end
   end
-  if c.closing then drop(self, c) end
+  if c.closing and c.linger and not c.draining then
+    -- the client may still be sending (a body over the limit): closing now
+    -- would reset the connection before it reads the answer, so stop
+    -- writing and read and discard for a moment first
+    c.sock:shutdown("send")
+    c.draining = socket.gettime()
+  elseif c.closing and not c.linger then
+    drop(self, c)
+  end
 end
 
 local function accept(self)
@@ -234,7 +244,11 @@ local function receive(self, c)
   local chunk = data or partial
   if chunk and #chunk > 0 then
     c.last = socket.gettime()
-    if c.stream or c.closing then return end  -- nothing more is read from them
+    if c.stream or c.closing then  -- nothing more is read from them
+      c.discarded = (c.discarded or 0) + #chunk
+      if c.discarded > 2 * self.limits.body_bytes then drop(self, c) end
+      return
+    end
     if c.buffer == "" and not c.request then c.started = c.last end
     c.buffer = c.buffer .. chunk
     process(self, c)
@@ -249,7 +263,9 @@ function Server:poll(timeout)
   for sock, c in pairs(self.connections) do
     if #c.out > 0 then writers[#writers + 1] = sock end
     readers[#readers + 1] = sock
-    if c.started and now - c.started > self.limits.request_seconds and not c.closing then
+    if c.draining and now - c.draining > LINGER_SECONDS then
+      drop(self, c)
+    elseif c.started and now - c.started > self.limits.request_seconds and not c.closing then
       refuse(c, 408, "request not received in " .. self.limits.request_seconds .. " s")
     elseif not c.stream and not c.started and #c.out == 0
            and now - c.last > self.limits.idle_seconds then

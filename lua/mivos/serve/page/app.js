@@ -130,7 +130,7 @@ function loadMask(f) {
 const view = $('view');
 const composite = document.createElement('canvas');
 let compositeKey = '';
-let dirty = true;
+let dirty = false;         // a redraw is scheduled
 let gesture = null;        // the stroke or box being drawn
 
 function requestDraw() {
@@ -215,6 +215,7 @@ function draw() {
       composite.getContext('2d').putImageData(compose(frame.pixels, mask && mask.labels), 0, 0);
       compositeKey = key;
     }
+    page.drawnKey = key;  // what the view shows (read by the browser test)
     g.save();
     g.translate(page.ox, page.oy);
     g.scale(page.scale, page.scale);
