@@ -19,7 +19,7 @@ server may use a workspace at a time.
 
 The server listens on 127.0.0.1 only. From another machine, forward the
 port with ssh and open the printed URL there:
-    ssh -L 8765:127.0.0.1:8765 user@gpu-machine   (then open the URL locally)
+    ssh -C -L 8765:127.0.0.1:8765 user@gpu-machine   (then open the URL locally)
 The URL holds a random token that every API call needs: share it only with
 whom may edit the workspace.
 
@@ -128,7 +128,7 @@ function M.run(args)
     common.note("workspace %s", dir)
   end
   common.say("open %s", url)
-  common.say("(from another machine: ssh -L %d:127.0.0.1:%d HOST, then open the URL there)",
+  common.say("(from another machine: ssh -C -L %d:127.0.0.1:%d HOST, then open the URL there)",
              app.server.port, app.server.port)
 
   local ok_run, run_err = pcall(app.run, app)

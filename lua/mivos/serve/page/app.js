@@ -61,27 +61,29 @@ const colour = (id) => `rgb(${palette[id].join(',')})`;
 
 // ---- frames and masks ------------------------------------------------------
 
-const frames = new Map();   // frame -> {image, pixels (ImageData) | null, promise}
+const frames = new Map();   // frame -> {pixels (ImageData) | null, promise}
 const masks = new Map();    // frame -> {version, labels: Uint8Array}
 const pendingMasks = new Map();
-const scratch = document.createElement('canvas');
 
+// Frames come as raw RGB (the server spends no time encoding them).
 function loadFrame(f) {
   let entry = frames.get(f);
   if (entry) return entry.promise;
-  entry = { image: new Image(), pixels: null };
-  entry.promise = new Promise((resolve, reject) => {
-    entry.image.onload = () => {
-      const { width, height } = page.state.video;
-      scratch.width = width; scratch.height = height;
-      const g = scratch.getContext('2d', { willReadFrequently: true });
-      g.drawImage(entry.image, 0, 0);
-      entry.pixels = g.getImageData(0, 0, width, height);
-      resolve(entry);
-    };
-    entry.image.onerror = () => { frames.delete(f); reject(new Error('frame ' + f + ' failed to load')); };
-  });
-  entry.image.src = `/api/frame/${f}?token=${encodeURIComponent(token)}`;
+  entry = { pixels: null };
+  const { width, height } = page.state.video;
+  entry.promise = fetch(`/api/frame/${f}`, { headers: { 'X-Mivos-Token': token } })
+    .then((r) => { if (!r.ok) throw new Error(`frame ${f}: ${r.status}`); return r.arrayBuffer(); })
+    .then((buffer) => {
+      const rgb = new Uint8Array(buffer);
+      const pixels = new ImageData(width, height);
+      const d = pixels.data;
+      for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
+        d[j] = rgb[i]; d[j + 1] = rgb[i + 1]; d[j + 2] = rgb[i + 2]; d[j + 3] = 255;
+      }
+      entry.pixels = pixels;
+      return entry;
+    })
+    .catch((e) => { frames.delete(f); throw e; });
   frames.set(f, entry);
   if (frames.size > 150) {   // keep memory bounded on long videos
     for (const key of frames.keys()) {
