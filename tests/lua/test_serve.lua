@@ -214,6 +214,34 @@ t.case("api: an interaction, its mask, undo, objects", function()
   t.eq(session:info().objects, 1, "one object left")
 end)
 
+t.case("api: a propagation refuses edits while it runs, stops on request", function()
+  assert(app:listen("127.0.0.1", 0))
+  t.eq(call("POST", "/api/round", { frame = 0, object = 1, clicks = { { x = 400, y = 260 } } }),
+       200, "a click to propagate")
+  t.eq(call("POST", "/api/propagate", { frame = 0 }), 202, "the propagation starts")
+  local status, busy = call("POST", "/api/round", { frame = 5, undo = 1 })
+  t.eq(status, 409, "an edit while it runs: 409")
+  t.check(tostring(busy.error):find("propagation is running", 1, true), json.encode(busy))
+  t.eq(call("POST", "/api/propagate", { frame = 0 }), 409, "a second propagation: 409")
+  t.eq(call("POST", "/api/stop", {}), 200, "stop")
+  local before, finished = app.epoch, nil
+  local event = app.event
+  app.event = function(self, name, value)
+    if name == "finished" then finished = value end
+    return event(self, name, value)
+  end
+  app:run_job()
+  app.event = event
+  t.check(app.job == nil, "the job ended")
+  t.check(finished and finished.stopped and finished.result.frames == 1
+          and finished.result.completed == false,
+          "stopped after the first frame: " .. json.encode(finished or json.null))
+  t.check(app.epoch > before, "the frames it did changed")
+  local _, state = call("GET", "/api/state")
+  t.eq(state.job, json.null, "no job in the state")
+  app:close()
+end)
+
 t.case("lock: one server per workspace", function()
   local held = assert(lock.acquire(workspace, "test holder"))
   -- a second holder must be another process: POSIX locks are per process

@@ -558,6 +558,7 @@ document.querySelectorAll('[data-export]').forEach((b) => {
   b.onclick = () => act(() => call('/api/export', { kind: b.dataset.export }), `writing ${b.dataset.export}…`);
 });
 $('timeline').addEventListener('input', (e) => show(Number(e.target.value)));
+$('follow').onchange = (e) => { page.follow = e.target.checked; };
 
 function play() {
   if (page.playing) { clearInterval(page.playing); page.playing = null; $('play').textContent = '▶'; return; }
