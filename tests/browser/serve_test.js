@@ -182,6 +182,8 @@ async function main() {
     const p = window.mivosPage;
     return p.frame === 30 && p.drawnKey === `30:${p.state.versions[30]}:davis`;
   }, null, { timeout: 30000 });
+  const centre = await page.evaluate(() => window.mivosPage.imageToClient(100, 100));
+  await page.mouse.move(centre.x, centre.y);  // no button in its hover state
   const shot = path.join(out, 'serve.png');
   await page.screenshot({ path: shot });
   check(fs.statSync(shot).size > 10000, `screenshot ${shot}`);

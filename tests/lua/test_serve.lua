@@ -239,6 +239,21 @@ t.case("api: a propagation refuses edits while it runs, stops on request", funct
   t.check(app.epoch > before, "the frames it did changed")
   local _, state = call("GET", "/api/state")
   t.eq(state.job, json.null, "no job in the state")
+  -- an export job and its download: a ustar archive of 49 PNGs
+  t.eq(call("POST", "/api/export", { kind = "binary" }), 202, "the binary export starts")
+  app:run_job()
+  local tar_status, _, tar = call("GET", "/api/download/binary")
+  t.eq(tar_status, 200, "the download")
+  local body = tar.body
+  t.eq(body:sub(258, 262), "ustar", "a ustar header")
+  t.eq(body:sub(1, 24), "libby-binary/1/00000.png", "the first member")
+  local sum = 0
+  for i = 1, 512 do sum = sum + ((i > 148 and i <= 156) and 32 or body:byte(i)) end
+  t.eq(tonumber(body:sub(149, 154), 8), sum, "the header checksum")
+  local size = tonumber(body:sub(125, 135), 8)
+  t.eq(body:sub(513, 516), "\137PNG", "the member is a PNG")
+  t.check(#body >= 49 * (512 + size), "49 members: " .. #body .. " bytes")
+  t.eq(tar.headers["Content-Type"], "application/x-tar", "served as a tar")
   app:close()
 end)
 
