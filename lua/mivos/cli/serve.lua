@@ -2,6 +2,7 @@
 -- whose state lives in a workspace folder (lua/mivos/serve/).
 local common = require("mivos.cli.common")
 local sys = require("mivos.sys")
+local lock = require("mivos.serve.lock")
 
 local M = {}
 
@@ -76,12 +77,40 @@ local function random_token()
   return (bytes:gsub(".", function(c) return string.format("%02x", c:byte()) end))
 end
 
+-- Serves the session until Ctrl-C (the workspace is locked by the caller).
+local function serve(mivos, video, session, video_path, dir, options)
+  local host, port = options.host or "127.0.0.1", options.port or 8765
+  local info = session:info()
+  local app = require("mivos.serve.api").new({
+    mivos = mivos, video = video, session = session, workspace = dir,
+    token = random_token(), name = sys.basename(video_path), loopback = LOOPBACK[host],
+    quiet = options.quiet,
+  })
+  local url, listen_err = app:listen(host, port)
+  if not url then
+    common.fail("%s%s", listen_err, port ~= 0 and " (choose another with --port, or 0)" or "")
+  end
+  if not LOOPBACK[host] then
+    common.note("mivos serve: WARNING: listening on %s, not only this machine: whoever "
+                .. "reaches it with the token can edit the workspace", host)
+  end
+  if not options.quiet then
+    common.note("video %s: %d frames, %dx%d working size; %s + %s + %s", video_path,
+                video.frame_count, video.width, video.height, info.interaction,
+                info.propagation, info.fusion)
+    common.note("workspace %s", dir)
+  end
+  common.say("open %s", url)
+  common.say("(from another machine: ssh -C -L %d:127.0.0.1:%d HOST, then open the URL there)",
+             app.server.port, app.server.port)
+  local ok_run, run_err = pcall(app.run, app)
+  app:close()
+  if not ok_run then error(run_err, 0) end
+end
+
 function M.run(args)
   local options, positionals = common.parse(args, spec)
   local video_path, dir = positionals[1], options.workspace
-  local host = options.host or "127.0.0.1"
-  local port = options.port or 8765
-  local quiet = options.quiet
   local ok_socket, socket_err = pcall(require, "socket")
   if not ok_socket then
     common.fail("LuaSocket is missing (Debian: apt-get install lua-socket): %s",
@@ -92,52 +121,24 @@ function M.run(args)
   if options.weights and not sys.is_dir(options.weights) then
     common.fail("--weights %s: not a folder", options.weights)
   end
-  local made, err = sys.mkdir_p(dir)
-  if not made then common.fail("--workspace %s: %s", dir, err) end
-
-  local lock = require("mivos.serve.lock")
-  local held, lock_err = lock.acquire(dir, string.format("mivos serve, started %s",
-                                                         os.date("!%Y-%m-%d %H:%M:%S UTC")))
-  if not held then common.fail("%s", lock_err) end
-
+  -- the video and the session first: a bad video leaves no workspace behind
   local video = mivos.open_video(video_path, { short_side = options.short_side })
   local session = mivos.session(video, {
     objects = options.objects, weights = options.weights, device = options.device,
     interaction = options.interaction, propagation = options.propagation,
     fusion = options.fusion,
   })
-  local info = session:info()
-  local app = require("mivos.serve.api").new({
-    mivos = mivos, video = video, session = session, workspace = dir,
-    token = random_token(), name = sys.basename(video_path), loopback = LOOPBACK[host],
-    quiet = quiet,
-  })
-  local url, listen_err = app:listen(host, port)
-  if not url then
-    held:release()
-    common.fail("%s%s", listen_err, port ~= 0 and " (choose another with --port, or 0)" or "")
-  end
-  if not LOOPBACK[host] then
-    common.note("mivos serve: WARNING: listening on %s, not only this machine: whoever "
-                .. "reaches it with the token can edit the workspace", host)
-  end
-  if not quiet then
-    common.note("video %s: %d frames, %dx%d working size; %s + %s + %s", video_path,
-                video.frame_count, video.width, video.height, info.interaction,
-                info.propagation, info.fusion)
-    common.note("workspace %s", dir)
-  end
-  common.say("open %s", url)
-  common.say("(from another machine: ssh -C -L %d:127.0.0.1:%d HOST, then open the URL there)",
-             app.server.port, app.server.port)
-
-  local ok_run, run_err = pcall(app.run, app)
-  app:close()
+  local made, err = sys.mkdir_p(dir)
+  if not made then common.fail("--workspace %s: %s", dir, err) end
+  local held, lock_err = lock.acquire(dir, string.format("mivos serve, started %s",
+                                                         os.date("!%Y-%m-%d %H:%M:%S UTC")))
+  if not held then common.fail("%s", lock_err) end
+  local ok_run, run_err = pcall(serve, mivos, video, session, video_path, dir, options)
   session:close()
   video:close()
   held:release()
   if not ok_run and not tostring(run_err):find("interrupted") then error(run_err, 0) end
-  if not quiet then common.note("mivos serve: stopped") end
+  if not options.quiet then common.note("mivos serve: stopped") end
   return 0
 end
 
