@@ -100,6 +100,14 @@ function App:object_ids()
   return ids
 end
 
+-- The step API (mv_session_propagation_begin/step/end), when the library has it.
+function App:has_steps()
+  if self.steps == nil then
+    self.steps = pcall(function() return self.mivos.C.mv_session_propagation_begin end)
+  end
+  return self.steps
+end
+
 function App:has_box()
   return self.session.box ~= nil
 end
@@ -316,9 +324,19 @@ routes["POST /api/objects/reset"] = function(self, request)
   return ok()
 end
 
+local DIRECTIONS = { both = true, forward = true, backward = true }
+
 routes["POST /api/propagate"] = function(self, request)
-  local frame = self:frame_arg(body_json(request).frame)
-  return self:start_job({ kind = "propagation", frame = frame })
+  local body = body_json(request)
+  local frame = self:frame_arg(body.frame)
+  local direction = body.direction or "both"
+  if not DIRECTIONS[direction] then
+    fail(400, "\"direction\" must be both, forward or backward, got %s", json.encode(direction))
+  end
+  if direction ~= "both" and not self:has_steps() then
+    fail(501, "propagating one way needs the step API (mv_session_propagation_begin)")
+  end
+  return self:start_job({ kind = "propagation", frame = frame, direction = direction })
 end
 
 routes["POST /api/stop"] = function(self)

@@ -548,7 +548,8 @@ $('reset-object').onclick = () => act(() => call('/api/objects/reset', { object:
                                       `object ${page.object} reset`);
 function propagate() {
   page.changedInRun = new Set();
-  return act(() => call('/api/propagate', { frame: page.frame }), 'propagating…');
+  return act(() => call('/api/propagate', { frame: page.frame, direction: $('direction').value }),
+             'propagating…');
 }
 $('propagate').onclick = propagate;
 function stop() { return act(() => call('/api/stop', {}), 'stopping…'); }
