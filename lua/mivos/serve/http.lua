@@ -32,6 +32,7 @@ local DEFAULT_LIMITS = {
 }
 http.DEFAULT_LIMITS = DEFAULT_LIMITS
 local LINGER_SECONDS = 2  -- reading after a refusal, before closing
+local MAX_QUEUED_EVENTS = 2000  -- unsent events of one stream before it is dropped
 
 local REASONS = {
   [200] = "OK", [202] = "Accepted", [204] = "No Content", [304] = "Not Modified",
@@ -297,6 +298,8 @@ function Server:broadcast(event, data)
     if c.stream then
       queue(c, bytes)
       flush(self, c)
+      -- a page that stopped reading must not make the server hold its events
+      if #c.out > MAX_QUEUED_EVENTS then drop(self, c) end
     end
   end
 end
