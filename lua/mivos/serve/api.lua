@@ -4,7 +4,8 @@
 -- touches the session.
 --
 --   local app = api.new{mivos =, video =, session =, workspace = DIR,
---                       token =, name =, loopback = true, quiet = false}
+--                       token =, name =, loopback = true, quiet = false,
+--                       recovered = "what opening the workspace restored"}
 --   app:listen(host, port) -> url | nil, err
 --   app:run()              serves until app.quit (SIGINT ends it too)
 --
@@ -128,7 +129,7 @@ function App:state()
                 fusion = info.fusion },
     versions = json.array(versions), epoch = self.epoch,
     interacted = json.array(interacted), job = job, box = self:has_box(),
-    workspace = self.workspace, exports = export.KINDS,
+    workspace = self.workspace, exports = export.KINDS, recovered = self.recovered or "",
   }
 end
 

@@ -358,6 +358,7 @@ function applyState(state) {
       `${v.name}: ${v.frames} frames, ${v.width}x${v.height}; ${state.modules.interaction} + ` +
       `${state.modules.propagation} + ${state.modules.fusion}`;
     $('timeline').max = v.frames - 1;
+    if (state.recovered) setStatus(state.recovered);
     fit();
     show(0);
   }
