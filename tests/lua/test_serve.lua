@@ -233,9 +233,11 @@ t.case("api: a propagation refuses edits while it runs, stops on request", funct
   app:run_job()
   app.event = event
   t.check(app.job == nil, "the job ended")
-  t.check(finished and finished.stopped and finished.result.frames == 1
+  -- (stop came before the job ran: the callback path stops after its first
+  -- frame, the step API before its first step)
+  t.check(finished and finished.stopped and finished.result.frames <= 1
           and finished.result.completed == false,
-          "stopped after the first frame: " .. json.encode(finished or json.null))
+          "stopped at once: " .. json.encode(finished or json.null))
   t.check(app.epoch > before, "the frames it did changed")
   local _, state = call("GET", "/api/state")
   t.eq(state.job, json.null, "no job in the state")

@@ -17,6 +17,7 @@
 --   progress  {job, frame, done, total}        while a job runs
 --   finished  {job, stopped, seconds, result|error}
 local ffi = require("ffi")
+local lib = require("mivos.lib")
 local http = require("mivos.serve.http")
 local export = require("mivos.serve.export")
 local json = require("mivos.json")
@@ -86,39 +87,62 @@ function api.new(options)
   self.epoch = 1
   self.versions = {}         -- frame -> epoch of its last change (0-based frames)
   for f = 0, self.frame_count - 1 do self.versions[f] = 1 end
-  self.interacted = {}       -- frames interacted on (for the timeline)
   self.propagated_from = {}  -- frames propagated from (the engine's pass ends)
   self.labels = ffi.new("uint8_t[?]", self.width * self.height)
   self.runs = ffi.new("uint8_t[?]", self.width * self.height * 5)
   return self
 end
 
+-- A C function of the library by name, nil when this build lacks it.
+function App:c_function(name)
+  local okc, fn = pcall(function() return self.mivos.C[name] end)
+  return okc and fn or nil
+end
+
+-- Object ids: stable ones (mv_session_object_ids) when the library has them.
 function App:object_ids()
-  local s = self.session
-  if s.object_ids then return s:object_ids() end
+  local info = self.session:info()
+  local list_ids = self:c_function("mv_session_object_ids")
   local ids = {}
-  for k = 1, s:info().objects do ids[k] = k end
+  if list_ids then
+    local buffer, count = ffi.new("int[?]", 256), ffi.new("int[1]")
+    lib.check(list_ids(self.session:handle(), buffer, 256, count))
+    for i = 0, count[0] - 1 do ids[#ids + 1] = buffer[i] end
+  else
+    for k = 1, info.objects do ids[k] = k end
+  end
   return ids
+end
+
+-- Frames in the propagation memory (the timeline marks them), when the
+-- library can list them; else the frames this server propagated from.
+function App:memory_frames()
+  local list = self:c_function("mv_session_memory_frames")
+  local frames = {}
+  if list then
+    local buffer, count = ffi.new("int[?]", self.frame_count), ffi.new("int[1]")
+    lib.check(list(self.session:handle(), buffer, nil, self.frame_count, count))
+    for i = 0, math.min(count[0], self.frame_count) - 1 do frames[#frames + 1] = buffer[i] end
+  else
+    for f in pairs(self.propagated_from) do frames[#frames + 1] = f end
+  end
+  table.sort(frames)
+  return frames
 end
 
 -- The step API (mv_session_propagation_begin/step/end), when the library has it.
 function App:has_steps()
-  if self.steps == nil then
-    self.steps = pcall(function() return self.mivos.C.mv_session_propagation_begin end)
-  end
-  return self.steps
+  return self:c_function("mv_session_propagation_begin") ~= nil
 end
 
 function App:has_box()
-  return self.session.box ~= nil
+  return self:c_function("mv_session_box") ~= nil
 end
 
 function App:state()
   local info = self.session:info()
-  local versions, interacted = {}, {}
+  local versions = {}
   for f = 0, self.frame_count - 1 do versions[f + 1] = self.versions[f] end
-  for f in pairs(self.interacted) do interacted[#interacted + 1] = f end
-  table.sort(interacted)
   local job = self.job and { kind = self.job.kind, frame = self.job.frame, done = self.job.done,
                              total = self.job.total } or json.null
   return {
@@ -128,7 +152,8 @@ function App:state()
     modules = { interaction = info.interaction, propagation = info.propagation,
                 fusion = info.fusion },
     versions = json.array(versions), epoch = self.epoch,
-    interacted = json.array(interacted), job = job, box = self:has_box(),
+    memory = json.array(self:memory_frames()), job = job, box = self:has_box(),
+    directions = self:has_steps(),
     workspace = self.workspace, exports = export.KINDS, recovered = self.recovered or "",
   }
 end
@@ -242,7 +267,6 @@ function App:apply_round(body)
                               height = self.height }, self.mivos.backends())
   rounds.run(self.session, plan, {})
   local round = plan.rounds[1]
-  if not (round.undo or round.reset) then self.interacted[round.frame] = true end
   self:changed({ round.frame })
   return ok({ frame = round.frame, version = self.versions[round.frame] })
 end
@@ -258,8 +282,8 @@ function App:apply_box(body)
   for i = 1, 4 do b[i] = want_int(box[i], "box coordinate " .. i, 0,
                                   (i % 2 == 1 and self.width or self.height) - 1) end
   if b[1] > b[3] or b[2] > b[4] then fail(400, "box [%d, %d, %d, %d] is empty", b[1], b[2], b[3], b[4]) end
-  self.session:box(frame, object, b[1], b[2], b[3], b[4])
-  self.interacted[frame] = true
+  session_call(self:c_function("mv_session_box"), self.session:handle(), frame, object, b[1],
+               b[2], b[3], b[4])
   self:changed({ frame })
   return ok({ frame = frame })
 end
@@ -432,7 +456,49 @@ function App:pass_frame(from, done)
   return from - (done - forward)
 end
 
+local DIRECTION_CODES = { forward = 1, backward = 2, both = 3 }  -- MV_FORWARD, ...
+
+-- Calls a C function of the session that may call back into Lua (a Lua
+-- interaction backend): never from a JIT-compiled trace (LuaJIT forbids it).
+local function session_call(fn, ...)
+  local status = fn(...)
+  if status ~= 0 then lib.raise(tonumber(status)) end
+end
+jit.off(session_call)
+
+-- The step API: one frame per step, requests served in between, so the
+-- page reads each frame's mask as soon as it is done and stop is honoured
+-- after the current frame.
+function App:run_steps(job)
+  local C = self.mivos.C
+  local request = ffi.new("mv_propagation_request")
+  request.frame, request.direction = job.frame, DIRECTION_CODES[job.direction or "both"]
+  request.to, request.count = -1, 0
+  local out = ffi.new("mv_propagation_run*[1]")
+  session_call(C.mv_session_propagation_begin, self.session:handle(), request, out)
+  local run = ffi.gc(out[0], C.mv_session_propagation_end)
+  local frame, finished = ffi.new("int[1]"), ffi.new("int[1]")
+  local done, total = ffi.new("int[1]"), ffi.new("int[1]")
+  while not job.stop do
+    session_call(C.mv_session_propagation_step, run, frame, finished)
+    if frame[0] >= 0 then
+      lib.check(C.mv_session_propagation_progress(run, done, total))
+      job.done, job.total = done[0], total[0]
+      self.epoch = self.epoch + 1
+      self.versions[frame[0]] = self.epoch
+      self:event("progress", { job = job.kind, frame = frame[0], version = self.epoch,
+                               done = job.done, total = job.total })
+    end
+    if finished[0] ~= 0 then break end
+    self.server:poll(0)
+  end
+  ffi.gc(run, nil)
+  lib.check(C.mv_session_propagation_end(run))
+  return { completed = not job.stop, frames = job.done }
+end
+
 function App:run_propagation(job)
+  if self:has_steps() then return self:run_steps(job) end
   local session = self.session
   local completed = session:propagate(job.frame, { on_progress = function(done, total)
     job.done, job.total = done, total
@@ -445,7 +511,6 @@ function App:run_propagation(job)
     return job.stop == true
   end })
   self.propagated_from[job.frame] = true
-  self.interacted[job.frame] = true
   return { completed = completed, frames = job.done }
 end
 

@@ -279,7 +279,7 @@ function drawStrip() {
   g.fillStyle = '#2ea043';
   for (const f of page.changedInRun) g.fillRect(f * w, 0, Math.max(1, w), strip.height);
   g.fillStyle = '#fff';
-  for (const f of page.state.interacted) g.fillRect(f * w, 0, Math.max(2, w), strip.height);
+  for (const f of page.state.memory) g.fillRect(f * w, 0, Math.max(2, w), strip.height);
   g.fillStyle = '#e8c46a';
   g.fillRect(page.frame * w, 0, Math.max(2, w), strip.height);
 }
