@@ -332,6 +332,7 @@ function updateButtons() {
     if (el.id === 'stop') el.disabled = !running;
     else if (!el.closest('#objects')) el.disabled = running;
   }
+  $('direction').disabled = running || !page.state.directions;
   $('tools').querySelectorAll('button').forEach((b) => {
     b.classList.toggle('active', b.dataset.tool === page.tool);
     if (b.dataset.tool === 'box') b.disabled = running || !page.state.box;
