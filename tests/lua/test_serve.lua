@@ -167,7 +167,8 @@ t.case("api: token, routes, refusals change nothing", function()
     { "/api/round", { frame = 0, undo = 1, reset = true }, "exactly one of" },
     { "/api/round", { frame = 0, clicks = { { x = 900, y = 1 } } }, "outside the 854x480 frame" },
     { "/api/round", { frame = 0, scribbles = { { points = "x" } } }, "scribble 1" },
-    { "/api/round", { frame = 0, undo = 1, propgate = true }, "propgate" },
+    { "/api/round", { frame = 0, undo = 1, propgate = true }, "\"propgate\" is not accepted" },
+    { "/api/round", { frame = 0, undo = 1, propagate = true }, "\"propagate\" is not accepted" },
     { "/api/export", { kind = "../x" }, "must be one of" },
     { "/api/objects/delete", { object = 1 }, "last object" },
   }

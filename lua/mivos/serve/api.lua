@@ -244,14 +244,22 @@ function App:mask_runs(frame)
   return ffi.string(out, o)
 end
 
--- Interaction keys the page may send (a round of the rounds format, one
--- action at a time so that a failure changes nothing). "mask" (a file path)
--- and "propagate" (its own endpoint, streamed) are not among them.
+-- What the page may send: a round of the rounds format with one action
+-- (so that a failure changes nothing). Keys that name files ("mask",
+-- "maps", ...) and "propagate" (its own endpoint, streamed) are refused.
 local ROUND_ACTIONS = { "undo", "reset", "scribbles", "clicks", "polygon", "polygons" }
+local ROUND_KEYS = { frame = true, object = true, erase = true, brush = true, region = true,
+                     margin = true, interaction = true }
+for _, key in ipairs(ROUND_ACTIONS) do ROUND_KEYS[key] = true end
 
 function App:apply_round(body)
-  if body.mask ~= nil then fail(400, "\"mask\" (a file path) is not accepted from the page") end
-  if body.propagate ~= nil then fail(400, "propagate with POST /api/propagate") end
+  for key in pairs(body) do
+    if not ROUND_KEYS[key] then
+      fail(400, "\"%s\" is not accepted from the page (keys: frame, object, undo, reset, "
+                .. "scribbles, clicks, polygon(s), erase, brush, region, margin, interaction)",
+           tostring(key))
+    end
+  end
   local actions = 0
   for _, key in ipairs(ROUND_ACTIONS) do
     if body[key] ~= nil then actions = actions + 1 end
