@@ -188,8 +188,33 @@ async function main() {
   await page.screenshot({ path: shot });
   check(fs.statSync(shot).size > 10000, `screenshot ${shot}`);
   check(consoleErrors.length === 0, `no errors in the page's console (${consoleErrors.join('; ')})`);
+  const maskBefore = await page.evaluate(() => fetch(`/api/mask/30?token=${new URLSearchParams(location.search).get('token')}`)
+    .then((r) => r.arrayBuffer()).then((b) => Array.from(new Uint8Array(b)).join(',')));
   await browser.close();
+  await stopServer(server);
 
+  // the workspace's log is a rounds file: mivos segment replays it to the same masks
+  const replay = path.join(out, 'serve-replay');
+  const seg = spawnSync(mivos, ['segment', video, '--rounds', path.join(workspace, 'log.json'),
+                                '--out', replay, '--quiet'], { encoding: 'utf8', timeout: 300000 });
+  check(seg.status === 0, `mivos segment --rounds WORKSPACE/log.json runs (exit ${seg.status} ${seg.stderr.trim()})`);
+  const differing = fs.readdirSync(exported.result.path).filter((name) =>
+    !fs.existsSync(path.join(replay, name)) ||
+    !fs.readFileSync(path.join(replay, name)).equals(fs.readFileSync(path.join(exported.result.path, name))));
+  check(differing.length === 0, `the replayed log gives the page's masks bit for bit (${differing.length} of 49 differ)`);
+
+  // a restart shows the same state
+  const again = await startServer();
+  const token = new URL(again.url).searchParams.get('token');
+  const base = again.url.replace(/\/\?token=.*/, '');
+  const maskAfter = await fetch(`${base}/api/mask/30?token=${token}`).then((r) => r.arrayBuffer())
+    .then((b) => Array.from(new Uint8Array(b)).join(','));
+  check(maskAfter === maskBefore, 'after a restart frame 30 has the same mask');
+  check(/restored/.test(again.stderr()), `the restart says what it restored (${again.stderr().trim().split('\n').pop()})`);
+  await stopServer(again);
+}
+
+async function stopServer(server) {
   server.child.kill('SIGINT');
   const code = await new Promise((resolve) => server.child.on('exit', (c, sig) => resolve(c ?? sig)));
   check(code === 0, `mivos serve stops on SIGINT with exit 0 (got ${code})`);

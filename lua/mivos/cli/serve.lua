@@ -68,6 +68,14 @@ local spec = {
 
 local LOOPBACK = { ["127.0.0.1"] = true, ["localhost"] = true, ["::1"] = true }
 
+-- This process's id, for the lock's owner line.
+local function process_id()
+  local f = io.open("/proc/self/stat", "r")
+  local pid = f and f:read("*n")
+  if f then f:close() end
+  return pid or "?"
+end
+
 -- A random token (128 bits from the kernel) for the URL.
 local function random_token()
   local f = io.open("/dev/urandom", "rb")
@@ -77,14 +85,51 @@ local function random_token()
   return (bytes:gsub(".", function(c) return string.format("%02x", c:byte()) end))
 end
 
+local function acquire(dir)
+  local held, err = lock.acquire(dir, string.format("mivos serve, pid %s, started %s",
+                                                    tostring(process_id()),
+                                                    os.date("!%Y-%m-%d %H:%M:%S UTC")))
+  if not held then common.fail("%s", err) end
+  return held
+end
+
+-- The session of the workspace folder, locked for this server: an existing
+-- workspace is resumed (mivos.workspace: its manifest gives the options
+-- left out, its log is replayed) after the lock is taken, so a second
+-- server touches nothing; a new one is created, then locked. Returns the
+-- session, the lock and what was restored (nil for a new workspace).
+local function open_workspace(mivos, video, dir, session_options)
+  if not mivos.workspace then  -- a library without workspaces: the state lives here only
+    local made, err = sys.mkdir_p(dir)
+    if not made then common.fail("--workspace %s: %s", dir, err) end
+    return mivos.session(video, session_options), acquire(dir), nil
+  end
+  local existing = sys.exists(sys.join(dir, "manifest.json"))
+  local held = existing and acquire(dir) or nil
+  local ok, session, report = pcall(mivos.workspace, video, dir, session_options)
+  if not ok then
+    if held then held:release() end
+    error(session, 0)
+  end
+  if not existing then
+    local ok_lock, lock_result = pcall(acquire, dir)
+    if not ok_lock then
+      session:close()
+      error(lock_result, 0)
+    end
+    held = lock_result
+  end
+  return session, held, not report.created and report.message or nil
+end
+
 -- Serves the session until Ctrl-C (the workspace is locked by the caller).
-local function serve(mivos, video, session, video_path, dir, options)
+local function serve(mivos, video, session, video_path, dir, options, recovered)
   local host, port = options.host or "127.0.0.1", options.port or 8765
   local info = session:info()
   local app = require("mivos.serve.api").new({
     mivos = mivos, video = video, session = session, workspace = dir,
     token = random_token(), name = sys.basename(video_path), loopback = LOOPBACK[host],
-    quiet = options.quiet,
+    quiet = options.quiet, recovered = recovered,
   })
   local url, listen_err = app:listen(host, port)
   if not url then
@@ -121,19 +166,26 @@ function M.run(args)
   if options.weights and not sys.is_dir(options.weights) then
     common.fail("--weights %s: not a folder", options.weights)
   end
-  -- the video and the session first: a bad video leaves no workspace behind
+  -- the video first: a bad video leaves no workspace behind
   local video = mivos.open_video(video_path, { short_side = options.short_side })
-  local session = mivos.session(video, {
+  local session, held, recovered = open_workspace(mivos, video, dir, {
     objects = options.objects, weights = options.weights, device = options.device,
     interaction = options.interaction, propagation = options.propagation,
     fusion = options.fusion,
   })
-  local made, err = sys.mkdir_p(dir)
-  if not made then common.fail("--workspace %s: %s", dir, err) end
-  local held, lock_err = lock.acquire(dir, string.format("mivos serve, started %s",
-                                                         os.date("!%Y-%m-%d %H:%M:%S UTC")))
-  if not held then common.fail("%s", lock_err) end
-  local ok_run, run_err = pcall(serve, mivos, video, session, video_path, dir, options)
+  if recovered and not options.quiet then common.note("%s", recovered) end
+  local ok_run, run_err = pcall(serve, mivos, video, session, video_path, dir, options, recovered)
+  if session.snapshot then
+    -- the whole session (memory bank included), so that the next start
+    -- need not run the log's propagations again
+    local ok_snap, snap_err = pcall(session.snapshot, session)
+    if not ok_snap then
+      common.note("mivos serve: no snapshot written (the log keeps everything): %s",
+                  common.message(snap_err))
+    elseif not options.quiet then
+      common.note("mivos serve: snapshot written (%s/snapshot.mvs)", dir)
+    end
+  end
   session:close()
   video:close()
   held:release()
