@@ -50,6 +50,14 @@ local function read_file(path)
   return data
 end
 
+-- Calls a C function of the session that may call back into Lua (a Lua
+-- interaction backend): never from a JIT-compiled trace (LuaJIT forbids it).
+local function session_call(fn, ...)
+  local status = fn(...)
+  if status ~= 0 then lib.raise(tonumber(status)) end
+end
+jit.off(session_call)
+
 -- ---- answers ------------------------------------------------------------------
 
 local function reply(status, value)
@@ -73,7 +81,10 @@ local function error_answer(err)
     local status = ({ E_ARGUMENT = 400, E_STATE = 409, E_FORMAT = 400 })[err.code] or 500
     return status, err.message
   end
-  return 400, (tostring(err):gsub("\r?\n.*$", ""))
+  local text = tostring(err):gsub("\r?\n.*$", "")
+  -- a Lua error with a source position is a bug here, not bad input
+  if text:match("^[^%s:]+%.lua:%d+:") then return 500, text end
+  return 400, text
 end
 
 -- ---- state ----------------------------------------------------------------------
@@ -465,14 +476,6 @@ function App:pass_frame(from, done)
 end
 
 local DIRECTION_CODES = { forward = 1, backward = 2, both = 3 }  -- MV_FORWARD, ...
-
--- Calls a C function of the session that may call back into Lua (a Lua
--- interaction backend): never from a JIT-compiled trace (LuaJIT forbids it).
-local function session_call(fn, ...)
-  local status = fn(...)
-  if status ~= 0 then lib.raise(tonumber(status)) end
-end
-jit.off(session_call)
 
 -- The step API: one frame per step, requests served in between, so the
 -- page reads each frame's mask as soon as it is done and stop is honoured
