@@ -364,7 +364,9 @@ mv_status mv_network_fuse(mv_network *fusion, const uint8_t *rgb, int width, int
  *   propagation  "labelprop" (default without weights), "network";
  *   fusion       "linear" (default without weights), "network", "none".
  * With a weights folder the defaults become s2m + network + network.
- * Objects are numbered 1..objects (0 is the background). */
+ * Objects are numbered 1..objects (0 is the background) when the session
+ * opens; ids are stable: a new object gets the highest id ever used + 1,
+ * deleting one keeps every other id (mv_session_object_ids lists them). */
 typedef struct mv_session mv_session;
 
 typedef struct mv_session_options {
@@ -431,18 +433,94 @@ mv_status mv_session_draw(mv_session *session, int frame, int object, const floa
 mv_status mv_session_interact_maps(mv_session *session, int frame, int object,
                                    const uint8_t *positive, const uint8_t *negative,
                                    const mv_region *region);
-/* Replaces the frame's whole label map (e.g. an initial mask read from PNG). */
+/* Replaces the frame's whole label map (e.g. an initial mask read from PNG);
+ * every label must be 0 or an object id. */
 mv_status mv_session_set_labels(mv_session *session, int frame, const uint8_t *labels);
+/* Box prompt, inclusive pixel coordinates at the working size: the current
+ * interaction backend gets GrabCut's rectangle, i.e. the box's inside as the
+ * object's previous mask and everything outside as negative (certain
+ * background), no positive marks; the object's mask becomes the result
+ * (its pixels outside the box are dropped). graphcut: GrabCut; freehand:
+ * the filled box; s2m: the box as previous mask + the outside as negative
+ * scribble; a Lua backend gets the same input. */
+mv_status mv_session_box(mv_session *session, int frame, int object, int x0, int y0, int x1,
+                         int y1);
+/* Per-object mask import: nonzero = object (height x width). Replaces that
+ * object's mask on the frame (its pixels outside the mask go to the
+ * background, pixels of other objects inside it become the object); other
+ * objects keep the rest. Undoable. */
+mv_status mv_session_set_object_mask(mv_session *session, int frame, int object,
+                                     const uint8_t *mask);
 
 /* Progress of a propagation: frames done of total; return non-zero to stop
  * after the current frame (the frames done so far keep their result). */
 typedef int (*mv_progress_fn)(void *user, int done, int total);
-/* Propagates the frame's current mask both ways and fuses as described above. */
+/* The same with the index of the frame just propagated. */
+typedef int (*mv_frame_progress_fn)(void *user, int frame, int done, int total);
+/* Propagates the frame's current mask both ways and fuses as described above
+ * (MV_BOTH through the step API below). */
 mv_status mv_session_propagate(mv_session *session, int frame, mv_progress_fn progress,
                                void *user);
 
-/* The frame's label map (height x width, 0..objects). */
+/* Propagation in steps (pull style). begin commits the frame's current mask
+ * as its memory entry (replacing the frame's earlier entry) and plans the
+ * passes; each step propagates one frame and reports it; the caller may
+ * stop stepping at any point, do other things (read labels, interact on
+ * other frames) and step again later: the results are those of one
+ * uninterrupted run. Directions: forward / backward go from the frame up to
+ * the nearest other frame in memory (exclusive, fusing there) or the
+ * video's end; both = forward, then backward (the official order). `to`
+ * (one direction only) stops after that frame, `count` after that many
+ * frames. One run is open per session: a new begin, memory control, adding,
+ * resetting or deleting an object, or closing the session ends the open run
+ * (its frames keep their results; its step then fails with MV_E_STATE);
+ * a later begin from the same frame starts a new run (the frame's memory
+ * entry is replaced, the frames are propagated again). */
+enum { MV_FORWARD = 1, MV_BACKWARD = 2, MV_BOTH = 3 };
+typedef struct mv_propagation_request {
+  int frame;
+  int direction;   /* MV_FORWARD, MV_BACKWARD or MV_BOTH */
+  int to;          /* last frame to propagate, -1: until the pass stops */
+  int count;       /* most frames in all, 0: no limit */
+} mv_propagation_request;
+typedef struct mv_propagation_run mv_propagation_run;
+mv_status mv_session_propagation_begin(mv_session *session, const mv_propagation_request *request,
+                                       mv_propagation_run **out);
+/* *frame = the frame propagated (-1 when none was left); *done = 1 when no
+ * frame is left after it. */
+mv_status mv_session_propagation_step(mv_propagation_run *run, int *frame, int *done);
+/* Frames propagated so far and in all (0, 0 for a run the session ended). */
+mv_status mv_session_propagation_progress(const mv_propagation_run *run, int *done, int *total);
+/* Frees the run (early or at the end); NULL is ignored. */
+mv_status mv_session_propagation_end(mv_propagation_run *run);
+/* A whole request in one call, with the frame index in the progress. */
+mv_status mv_session_propagate_request(mv_session *session, const mv_propagation_request *request,
+                                       mv_frame_progress_fn progress, void *user);
+
+/* Memory control. The memory holds one entry per frame propagated from
+ * (passes stop at these frames); an entry is "interacted" when the frame
+ * was edited (interaction, box, mask import, reset) before it was
+ * propagated from, not when it was propagated from as it was. */
+/* Drops the frame's entry (MV_E_ARGUMENT if it has none); its mask stays. */
+mv_status mv_session_forget_memory(mv_session *session, int frame);
+/* Drops every entry, or (keep_interacted) every entry that is not interacted. */
+mv_status mv_session_clear_memory(mv_session *session, int keep_interacted);
+/* The frames in memory, in the order they entered, and their interacted
+ * flags (interacted may be NULL); *count = all entries (may exceed capacity). */
+mv_status mv_session_memory_frames(const mv_session *session, int *frames, int *interacted,
+                                   int capacity, int *count);
+
+/* The frame's label map (height x width, 0 or object ids). */
 mv_status mv_session_labels(mv_session *session, int frame, uint8_t *labels);
+/* The label map at another size (e.g. the source's): the probabilities of
+ * every object resized bilinearly (align_corners=False) to width x height,
+ * then the most probable id (the lowest channel on ties); a frame with an
+ * unpropagated edit resizes its one-hot map the same way. */
+mv_status mv_session_labels_resized(mv_session *session, int frame, int width, int height,
+                                    uint8_t *labels);
+/* One object's probabilities (0 = background) resized the same way. */
+mv_status mv_session_probabilities_resized(mv_session *session, int frame, int object, int width,
+                                           int height, float *out);
 /* Probabilities of one object (0 = background) at the frame, height x width. */
 mv_status mv_session_probabilities(mv_session *session, int frame, int object, float *out);
 
@@ -452,10 +530,13 @@ mv_status mv_session_undo(mv_session *session, int frame);
 mv_status mv_session_reset_frame(mv_session *session, int frame);
 /* Removes the object from every frame (its id stays valid, now empty). */
 mv_status mv_session_reset_object(mv_session *session, int object);
-/* Adds an object (id = previous count + 1), empty in every frame. */
+/* Adds an object (id = the highest id ever used + 1; MV_E_STATE past 255),
+ * empty in every frame. */
 mv_status mv_session_add_object(mv_session *session, int *object);
-/* Deletes an object; objects with higher ids move down by one. */
+/* Deletes an object; every other object keeps its id. */
 mv_status mv_session_delete_object(mv_session *session, int object);
+/* The object ids in ascending order (up to capacity); *count = how many. */
+mv_status mv_session_object_ids(const mv_session *session, int *ids, int capacity, int *count);
 
 /* User interaction backends, usable by name exactly like the built-in ones
  * (also inside local control). The function gets the frame (height x width x

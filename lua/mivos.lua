@@ -35,9 +35,11 @@
 --   mivos.open_video(path [, {short_side, cache_mib, fps}]) -> Video
 --   mivos.session(video [, {objects, interaction, propagation, fusion,
 --                 weights, device, memory_every, ...}])     -> Session
---   Session: scribble, click, draw, interact_maps, set_labels, load_mask,
---            local_region, mask, probabilities, propagate, undo,
---            reset_frame, reset_object, add_object, delete_object,
+--   Session: scribble, click, draw, interact_maps, box, set_labels,
+--            set_object_mask, load_mask, local_region, mask, mask_resized,
+--            probabilities, propagate, propagation (iterator), undo,
+--            forget_memory, clear_memory, memory_frames, reset_frame,
+--            reset_object, add_object, delete_object, object_ids,
 --            set_interaction, info, save_masks, export_overlay, evaluate,
 --            close
 --   mivos.builtin_modules(kind) ("interaction", "propagation", "fusion")

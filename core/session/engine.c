@@ -32,7 +32,9 @@ struct mv_engine {
   mv_tensor *certain_keys, *certain_values;
   int *certain_frames;
   float **certain_masks;      /* (k+1) x H x W padded, host */
+  unsigned char *certain_interacted; /* 1: the mask came from an interaction */
   int certain_count, certain_capacity;
+  struct mv_engine_run *run;  /* the open propagation run, if any */
   cached_query *cache;
   int cache_count, cache_capacity;
   size_t cache_bytes;
@@ -104,6 +106,7 @@ static void drop_query(mv_engine *e, int i) {
 
 void mv_engine_free(mv_engine *e) {
   if (!e) return;
+  mv_engine_end(e->run);
   while (e->cache_count) drop_query(e, 0);
   free(e->cache);
   for (int i = 0; i < e->certain_count; i++) {
@@ -115,6 +118,7 @@ void mv_engine_free(mv_engine *e) {
   free(e->certain_values);
   free(e->certain_frames);
   free(e->certain_masks);
+  free(e->certain_interacted);
   mv_prob_store_free(&e->prob);
   free(e->interacted);
   mv_propagator_destroy(&e->propagator);
@@ -229,74 +233,152 @@ static mv_status fuse_frame(mv_engine *e, const interaction *in, int tc, int ti,
   return s;
 }
 
-typedef struct progress_state {
-  int done, total, stopped;
-  mv_engine_progress fn;
-  void *user;
-} progress_state;
+/* ---- propagation in steps --------------------------------------------------- */
 
-/* One pass from the interacted frame towards the nearest other interacted
- * frame (exclusive) or the end, exactly as the official do_pass: memory =
- * certain frames + permanent frames (one every memory_every frames) + the
- * previous frame in a temporary slot; the last frame is not memorised;
- * fusion when the pass ends at an interacted frame. */
-static mv_status run_pass(mv_engine *e, const interaction *in, int forward, progress_state *p) {
-  int idx = in->frame, T = e->config.frames, k = e->config.objects;
+/* One pass of a run: from the interacted frame towards the nearest other
+ * interacted frame (exclusive) or the video's end, as the official do_pass. */
+typedef struct pass {
+  int step;      /* +1 forward, -1 backward */
+  int closest;   /* the interacted frame that bounds it, or -1 / T */
+  int last;      /* the last frame this run propagates (the natural end or `to`) */
+  int length;    /* frames up to the natural end (sizes the memory bank) */
+} pass;
+
+struct mv_engine_run {
+  mv_engine *engine;
+  interaction in;
+  pass passes[2];
+  int pass_count, pass_index;
+  int total, done, failed;
+  /* The open pass (its bank allocated): the official loop's variables. */
+  int open, ti, certain, fuse, ring, permanent, previous_in_memory, last_stored;
+  mv_memory memory;
+};
+
+static pass plan_pass(const mv_engine *e, int idx, int forward, int to) {
+  int T = e->config.frames;
   int closest = forward ? T : -1;
   for (int t = 0; t < T; t++) {
     if (!e->interacted[t]) continue;
     if (forward && t > idx && t < closest) closest = t;
     if (!forward && t < idx && t > closest) closest = t;
   }
-  int length = forward ? closest - idx - 1 : idx - closest - 1;
-  if (length <= 0 || p->stopped) return MV_OK;
-  int step = forward ? 1 : -1, end = closest - step;
-  int certain = e->certain_count;
-  int fuse = closest != T && closest != -1 && e->has_fuser;
+  pass p = {forward ? 1 : -1, closest, forward ? closest - 1 : closest + 1,
+            forward ? closest - idx - 1 : idx - closest - 1};
+  if (to >= 0 && (forward ? to < p.last : to > p.last)) p.last = to;
+  return p;
+}
 
-  mv_memory memory = {0};
-  mv_status s = allocate_bank(e, (length - 1) / e->config.memory_every + 1 + certain, &memory);
+static int pass_frames(const pass *p, int idx) {
+  int n = (p->last - idx) * p->step;
+  return n > 0 ? n : 0;
+}
+
+static void close_pass(mv_engine_run *r) {
+  mv_tensor_free(&r->memory.keys);
+  mv_tensor_free(&r->memory.values);
+  r->memory.frames = 0;
+  if (r->open) r->pass_index++;
+  r->open = 0;
+}
+
+/* Allocates the bank of the next pass that has frames left. */
+static mv_status open_pass(mv_engine_run *r) {
+  mv_engine *e = r->engine;
+  int idx = r->in.frame;
+  while (pass_frames(&r->passes[r->pass_index], idx) == 0) r->pass_index++;
+  const pass *p = &r->passes[r->pass_index];
+  r->open = 1;
+  r->certain = e->certain_count;
+  r->fuse = p->closest != e->config.frames && p->closest != -1 && e->has_fuser;
+  r->ti = idx;
+  MV_TRY(allocate_bank(e, (p->length - 1) / e->config.memory_every + 1 + r->certain, &r->memory));
   /* Slots after the certain memory form a ring; without a byte bound it
    * never wraps and this is the official m_front bookkeeping. */
-  int ring = memory.keys.h - certain, permanent = 0, previous_in_memory = 1, last_stored = idx;
-  for (int ti = idx + step; ti != closest && s == MV_OK && !p->stopped; ti += step) {
-    void *query = NULL;
-    mv_tensor prob = {0}, aggregated = {0}, image = {0}, key = {0}, value = {0}, fused = {0};
-    int stored = permanent + (previous_in_memory ? 0 : 1);
-    memory.frames = certain + (stored < ring ? stored : ring);
-    s = get_query(e, ti, &query);
-    if (s == MV_OK) s = e->propagator.ops->segment(e->propagator.self, query, &memory, &prob);
-    if (s == MV_OK) s = mv_aggregate(&prob, 0, &aggregated);
-    mv_tensor_free(&prob);
-    if (s == MV_OK && ti != end) {
-      mv_tensor objects;
-      s = mv_tensor_view(&aggregated, 1, k, 0, 1, &objects);
-      if (s == MV_OK) s = e->source(e->source_user, ti, &image);
-      if (s == MV_OK)
-        s = e->propagator.ops->memorize(e->propagator.self, &image, &objects, &key, &value);
-      if (s == MV_OK) s = mv_memory_store(&memory, certain + permanent % ring, &key, &value);
-      if (abs(ti - last_stored) >= e->config.memory_every) {
-        permanent++;
-        last_stored = ti;
-        previous_in_memory = 1;
-      } else {
-        previous_in_memory = 0;
-      }
+  r->ring = r->memory.keys.h - r->certain;
+  r->permanent = 0;
+  r->previous_in_memory = 1;
+  r->last_stored = idx;
+  return MV_OK;
+}
+
+/* The official loop body for frame ti: memory = certain frames + permanent
+ * frames (one every memory_every frames) + the previous frame in a
+ * temporary slot; the pass's natural last frame is not memorised; fusion
+ * when the pass ends at an interacted frame. */
+static mv_status propagate_frame(mv_engine_run *r, const pass *p, int ti) {
+  mv_engine *e = r->engine;
+  int k = e->config.objects, certain = r->certain, ring = r->ring;
+  void *query = NULL;
+  mv_tensor prob = {0}, aggregated = {0}, image = {0}, key = {0}, value = {0}, fused = {0};
+  int stored = r->permanent + (r->previous_in_memory ? 0 : 1);
+  r->memory.frames = certain + (stored < ring ? stored : ring);
+  mv_status s = get_query(e, ti, &query);
+  if (s == MV_OK) s = e->propagator.ops->segment(e->propagator.self, query, &r->memory, &prob);
+  if (s == MV_OK) s = mv_aggregate(&prob, 0, &aggregated);
+  mv_tensor_free(&prob);
+  if (s == MV_OK && ti != p->closest - p->step) {
+    mv_tensor objects;
+    s = mv_tensor_view(&aggregated, 1, k, 0, 1, &objects);
+    if (s == MV_OK) s = e->source(e->source_user, ti, &image);
+    if (s == MV_OK)
+      s = e->propagator.ops->memorize(e->propagator.self, &image, &objects, &key, &value);
+    if (s == MV_OK) s = mv_memory_store(&r->memory, certain + r->permanent % ring, &key, &value);
+    if (abs(ti - r->last_stored) >= e->config.memory_every) {
+      r->permanent++;
+      r->last_stored = ti;
+      r->previous_in_memory = 1;
+    } else {
+      r->previous_in_memory = 0;
     }
-    if (s == MV_OK && fuse) {
-      s = fuse_frame(e, in, closest, ti, query, &aggregated, &fused);
-      if (s == MV_OK) s = store_prob(e, ti, &fused);
-    } else if (s == MV_OK) {
-      s = store_prob(e, ti, &aggregated);
-    }
-    mv_tensor *temps[5] = {&aggregated, &image, &key, &value, &fused};
-    for (int i = 0; i < 5; i++) mv_tensor_free(temps[i]);
-    p->done++;
-    if (s == MV_OK && p->fn && p->fn(p->user, p->done, p->total)) p->stopped = 1;
   }
-  mv_tensor_free(&memory.keys);
-  mv_tensor_free(&memory.values);
+  if (s == MV_OK && r->fuse) {
+    s = fuse_frame(e, &r->in, p->closest, ti, query, &aggregated, &fused);
+    if (s == MV_OK) s = store_prob(e, ti, &fused);
+  } else if (s == MV_OK) {
+    s = store_prob(e, ti, &aggregated);
+  }
+  mv_tensor *temps[5] = {&aggregated, &image, &key, &value, &fused};
+  for (int i = 0; i < 5; i++) mv_tensor_free(temps[i]);
   return s;
+}
+
+mv_status mv_engine_step(mv_engine_run *r, int *frame, int *done) {
+  MV_CHECK_ARG(r && frame && done, "mv_engine_step: NULL argument");
+  *frame = -1;
+  *done = 1;
+  if (r->failed)
+    return mv_fail(MV_E_STATE, "mv_engine_step: the propagation from frame %d stopped at an "
+                               "earlier error", r->in.frame);
+  if (r->done >= r->total) return MV_OK;
+  mv_status s = r->open ? MV_OK : open_pass(r);
+  const pass *p = &r->passes[r->pass_index];
+  int ti = r->ti + p->step;
+  if (s == MV_OK) s = propagate_frame(r, p, ti);
+  if (s != MV_OK) {
+    r->failed = 1;
+    close_pass(r);
+    return s;
+  }
+  r->ti = ti;
+  r->done++;
+  if (ti == p->last || r->done == r->total) close_pass(r);
+  *frame = ti;
+  *done = r->done == r->total;
+  return MV_OK;
+}
+
+int mv_engine_run_total(const mv_engine_run *r) { return r->total; }
+int mv_engine_run_done(const mv_engine_run *r) { return r->done; }
+
+void mv_engine_end(mv_engine_run *r) {
+  if (!r) return;
+  close_pass(r);
+  mv_tensor_free(&r->in.key);
+  mv_tensor_free(&r->in.pos_diff);
+  mv_tensor_free(&r->in.neg_diff);
+  if (r->engine->run == r) r->engine->run = NULL;
+  free(r);
 }
 
 static mv_status grow_certain(mv_engine *e) {
@@ -310,7 +392,9 @@ static mv_status grow_certain(mv_engine *e) {
   if (frames) e->certain_frames = frames;
   float **masks = realloc(e->certain_masks, (size_t)grown * sizeof *masks);
   if (masks) e->certain_masks = masks;
-  if (!keys || !values || !frames || !masks)
+  unsigned char *flags = realloc(e->certain_interacted, (size_t)grown);
+  if (flags) e->certain_interacted = flags;
+  if (!keys || !values || !frames || !masks || !flags)
     return mv_fail(MV_E_MEMORY, "engine: out of memory for the memory list");
   e->certain_capacity = grown;
   return MV_OK;
@@ -327,53 +411,141 @@ static mv_status memorize_mask(mv_engine *e, int frame, const mv_tensor *padded,
   return s;
 }
 
-mv_status mv_engine_interact(mv_engine *e, int frame, const float *mask,
-                             mv_engine_progress progress, void *progress_user) {
-  MV_CHECK_ARG(e && mask, "mv_engine_interact: NULL argument");
-  MV_CHECK_ARG(frame >= 0 && frame < e->config.frames,
-               "mv_engine_interact: frame %d outside 0..%d", frame, e->config.frames - 1);
+static int memory_index(const mv_engine *e, int frame) {
+  for (int i = 0; i < e->certain_count; i++)
+    if (e->certain_frames[i] == frame) return i;
+  return -1;
+}
+
+static void free_entry(mv_engine *e, int i) {
+  mv_tensor_free(&e->certain_keys[i]);
+  mv_tensor_free(&e->certain_values[i]);
+  free(e->certain_masks[i]);
+}
+
+/* The frame's memory entry: a new one at the end, or the frame's earlier
+ * entry replaced in place (a frame is in memory once). */
+static void set_entry(mv_engine *e, int frame, mv_tensor key, mv_tensor value, float *mask,
+                      int interacted) {
+  int i = memory_index(e, frame);
+  if (i < 0) {
+    i = e->certain_count++;
+  } else {
+    interacted |= e->certain_interacted[i];
+    free_entry(e, i);
+  }
+  e->certain_keys[i] = key;
+  e->certain_values[i] = value;
+  e->certain_frames[i] = frame;
+  e->certain_masks[i] = mask;
+  e->certain_interacted[i] = (unsigned char)(interacted != 0);
+  e->interacted[frame] = 1;
+}
+
+mv_status mv_engine_begin(mv_engine *e, int frame, const float *mask, int interacted,
+                          int directions, int to, int count, mv_engine_run **out) {
+  MV_CHECK_ARG(out, "mv_engine_begin: out is NULL");
+  *out = NULL;
+  MV_CHECK_ARG(e && mask, "mv_engine_begin: NULL argument");
+  MV_CHECK_ARG(frame >= 0 && frame < e->config.frames, "mv_engine_begin: frame %d outside 0..%d",
+               frame, e->config.frames - 1);
+  MV_CHECK_ARG(directions >= 1 && directions <= 3,
+               "mv_engine_begin: directions %d is not 1 (forward), 2 (backward) or 3 (both)",
+               directions);
+  MV_CHECK_ARG(to == -1 || (to >= 0 && to < e->config.frames),
+               "mv_engine_begin: stop frame %d outside 0..%d (or -1)", to, e->config.frames - 1);
+  MV_CHECK_ARG(count >= 0, "mv_engine_begin: frame count %d is negative", count);
+  if (e->run)
+    return mv_fail(MV_E_STATE, "mv_engine_begin: the propagation from frame %d is still open",
+                   e->run->in.frame);
   int k = e->config.objects;
-  interaction in = {.frame = frame};
+  mv_engine_run *r = calloc(1, sizeof *r);
   mv_tensor padded = {0}, previous = {0}, value = {0}, key_copy = {0};
   float *committed = malloc(frame_floats(e) * sizeof(float));
-  mv_status s = committed ? grow_certain(e) : mv_fail(MV_E_MEMORY, "engine: out of memory");
-  if (s == MV_OK)
+  mv_status s = r && committed ? grow_certain(e) : mv_fail(MV_E_MEMORY, "engine: out of memory");
+  if (s == MV_OK) {
+    r->engine = e;
+    r->in.frame = frame;
     s = mv_preprocess_masks(mask, k + 1, e->config.height, e->config.width, e->pad, &padded);
+  }
   if (s == MV_OK) s = upload_prob(e, frame, &previous);
-  if (s == MV_OK) s = mv_mask_difference(&padded, &previous, &in.pos_diff, &in.neg_diff);
+  if (s == MV_OK) s = mv_mask_difference(&padded, &previous, &r->in.pos_diff, &r->in.neg_diff);
   if (s == MV_OK) s = mv_tensor_download(&padded, committed);
   if (s == MV_OK) s = mv_prob_store_write(&e->prob, frame, committed);
-  if (s == MV_OK) s = memorize_mask(e, frame, &padded, &in.key, &value);
+  if (s == MV_OK) s = memorize_mask(e, frame, &padded, &r->in.key, &value);
   /* The certain memory keeps its own copy of the key; `in.key` serves fusion. */
-  if (s == MV_OK) s = mv_tensor_new(&key_copy, in.key.n, in.key.c, in.key.h, in.key.w);
-  if (s == MV_OK) s = mv_tensor_copy(&in.key, &key_copy);
+  if (s == MV_OK) s = mv_tensor_new(&key_copy, r->in.key.n, r->in.key.c, r->in.key.h, r->in.key.w);
+  if (s == MV_OK) s = mv_tensor_copy(&r->in.key, &key_copy);
   mv_tensor_free(&previous);
   mv_tensor_free(&padded);
-  if (s == MV_OK) {
-    int i = e->certain_count++;
-    e->certain_keys[i] = key_copy;
-    e->certain_values[i] = value;
-    e->certain_frames[i] = frame;
-    e->certain_masks[i] = committed;
-    e->interacted[frame] = 1;
-    int front = e->config.frames, back = -1;
-    for (int t = 0; t < e->config.frames; t++) {
-      if (!e->interacted[t] || t == frame) continue;
-      if (t > frame && t < front) front = t;
-      if (t < frame && t > back) back = t;
-    }
-    progress_state p = {0, front - back - 2, 0, progress, progress_user};
-    s = run_pass(e, &in, 1, &p);
-    if (s == MV_OK) s = run_pass(e, &in, 0, &p);
-  } else {
+  if (s != MV_OK) {
     free(committed);
     mv_tensor_free(&key_copy);
     mv_tensor_free(&value);
+    if (r) {
+      r->engine = e;
+      mv_engine_end(r);
+    }
+    return s;
   }
-  mv_tensor_free(&in.key);
-  mv_tensor_free(&in.pos_diff);
-  mv_tensor_free(&in.neg_diff);
+  set_entry(e, frame, key_copy, value, committed, interacted);
+  /* Forward first, then backward, as the official interact(). */
+  if (directions & 1) r->passes[r->pass_count++] = plan_pass(e, frame, 1, directions == 1 ? to : -1);
+  if (directions & 2) r->passes[r->pass_count++] = plan_pass(e, frame, 0, directions == 2 ? to : -1);
+  for (int i = 0; i < r->pass_count; i++) r->total += pass_frames(&r->passes[i], frame);
+  if (count && r->total > count) r->total = count;
+  e->run = r;
+  *out = r;
+  return MV_OK;
+}
+
+mv_status mv_engine_interact(mv_engine *e, int frame, const float *mask,
+                             mv_engine_progress progress, void *progress_user) {
+  mv_engine_run *run = NULL;
+  MV_TRY(mv_engine_begin(e, frame, mask, 1, 3, -1, 0, &run));
+  mv_status s = MV_OK;
+  int t, done = run->total == 0;
+  while (!done && s == MV_OK) {
+    s = mv_engine_step(run, &t, &done);
+    if (s == MV_OK && progress && progress(progress_user, run->done, run->total)) break;
+  }
+  mv_engine_end(run);
   return s;
+}
+
+/* ---- memory control ------------------------------------------------------------ */
+
+int mv_engine_memory_count(const mv_engine *e) { return e->certain_count; }
+
+void mv_engine_memory_entry(const mv_engine *e, int i, int *frame, int *interacted) {
+  *frame = e->certain_frames[i];
+  *interacted = e->certain_interacted[i];
+}
+
+mv_status mv_engine_forget(mv_engine *e, int frame) {
+  MV_CHECK_ARG(e, "mv_engine_forget: engine is NULL");
+  MV_CHECK_ARG(frame >= 0 && frame < e->config.frames, "mv_engine_forget: frame %d outside 0..%d",
+               frame, e->config.frames - 1);
+  if (e->run)
+    return mv_fail(MV_E_STATE, "mv_engine_forget: the propagation from frame %d is still open",
+                   e->run->in.frame);
+  int i = memory_index(e, frame);
+  if (i < 0)
+    return mv_fail(MV_E_ARGUMENT, "mv_engine_forget: frame %d has no memory entry (%d frame%s in "
+                                  "memory)", frame, e->certain_count,
+                   e->certain_count == 1 ? "" : "s");
+  free_entry(e, i);
+  int after = e->certain_count - i - 1;
+  memmove(e->certain_keys + i, e->certain_keys + i + 1, (size_t)after * sizeof *e->certain_keys);
+  memmove(e->certain_values + i, e->certain_values + i + 1,
+          (size_t)after * sizeof *e->certain_values);
+  memmove(e->certain_frames + i, e->certain_frames + i + 1,
+          (size_t)after * sizeof *e->certain_frames);
+  memmove(e->certain_masks + i, e->certain_masks + i + 1, (size_t)after * sizeof *e->certain_masks);
+  memmove(e->certain_interacted + i, e->certain_interacted + i + 1, (size_t)after);
+  e->certain_count--;
+  e->interacted[frame] = 0;
+  return MV_OK;
 }
 
 void mv_engine_memory_use(const mv_engine *e, mv_engine_memory *out) {
@@ -387,6 +559,9 @@ mv_status mv_engine_remap_objects(mv_engine *e, int new_objects, const int *sour
   MV_CHECK_ARG(e && source, "mv_engine_remap_objects: NULL argument");
   MV_CHECK_ARG(new_objects >= 1 && new_objects <= 255,
                "mv_engine_remap_objects: objects must be 1..255, got %d", new_objects);
+  if (e->run)
+    return mv_fail(MV_E_STATE, "mv_engine_remap_objects: the propagation from frame %d is still "
+                               "open", e->run->in.frame);
   for (int j = 1; j <= new_objects; j++)
     MV_CHECK_ARG(source[j] >= 0 && source[j] <= e->config.objects,
                  "mv_engine_remap_objects: source of object %d is %d, not 0..%d", j, source[j],

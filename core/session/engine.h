@@ -43,9 +43,42 @@ typedef int (*mv_engine_progress)(void *user, int done, int total);
 /* The official interact(): mask is (k+1) x h x w, background first,
  * unpadded, host memory. Replaces the frame's probabilities, memorises it as
  * certain memory, propagates both ways up to the nearest interacted frames
- * and fuses where a pass ends at one. */
+ * and fuses where a pass ends at one. A loop over the step API below. */
 mv_status mv_engine_interact(mv_engine *engine, int frame, const float *mask,
                              mv_engine_progress progress, void *progress_user);
+
+/* The same in steps. begin commits the mask as interact() does (the frame's
+ * memory entry is replaced if it has one; `interacted` = 1 marks the mask as
+ * coming from an interaction, kept when the entry is replaced) and plans the
+ * passes: directions 1 forward, 2 backward, 3 both (forward first), each up
+ * to the nearest other interacted frame (exclusive) or the video's end; with
+ * one direction `to` (>= 0) is the last frame to propagate (-1: none);
+ * count > 0 bounds the frames of the whole run. A frame's result is the one
+ * the full pass would give (the bank and fusion do not depend on the
+ * bounds). One run is open per engine at a time (MV_E_STATE otherwise);
+ * memory and object changes fail while it is open. */
+typedef struct mv_engine_run mv_engine_run;
+mv_status mv_engine_begin(mv_engine *engine, int frame, const float *mask, int interacted,
+                          int directions, int to, int count, mv_engine_run **out);
+/* Propagates the next frame: *frame = its index (-1 when nothing was left),
+ * *done = 1 when no frame is left after it. After a failure the run only
+ * reports MV_E_STATE (the frames done keep their results). */
+mv_status mv_engine_step(mv_engine_run *run, int *frame, int *done);
+/* Frames the run propagates in all, and so far. */
+int mv_engine_run_total(const mv_engine_run *run);
+int mv_engine_run_done(const mv_engine_run *run);
+/* Frees the run (its memory bank); the frames done keep their results.
+ * NULL is ignored. mv_engine_free ends an open run. */
+void mv_engine_end(mv_engine_run *run);
+
+/* Memory control: the certain memory holds one entry per frame propagated
+ * from, in the order they were first added. */
+int mv_engine_memory_count(const mv_engine *engine);
+/* Entry i (0..count-1): its frame and whether its mask came from an interaction. */
+void mv_engine_memory_entry(const mv_engine *engine, int i, int *frame, int *interacted);
+/* Drops the frame's entry (MV_E_ARGUMENT when it has none): later passes
+ * neither read it nor stop at the frame. Its probabilities stay. */
+mv_status mv_engine_forget(mv_engine *engine, int frame);
 
 /* The padded probabilities of a frame, (k+1) x H x W (H, W padded). */
 mv_status mv_engine_probabilities(const mv_engine *engine, int frame, float *out);
@@ -53,7 +86,7 @@ mv_status mv_engine_probabilities(const mv_engine *engine, int frame, float *out
 mv_status mv_engine_labels(const mv_engine *engine, int frame, uint8_t *out);
 mv_padding mv_engine_padding(const mv_engine *engine);
 int mv_engine_objects(const mv_engine *engine);
-/* Frames interacted on (propagated from) so far. */
+/* Frames with a memory entry (propagated from, not forgotten). */
 int mv_engine_interacted_count(const mv_engine *engine);
 
 /* Memory in use: the largest memory bank of any pass so far, the cached

@@ -2,7 +2,9 @@
  * the video, interactions that change one frame at once (undoable), and
  * propagation + fusion through the engine. A frame interacted on holds a
  * "pending" label map until it is propagated from; the engine keeps the
- * probabilities of every frame. */
+ * probabilities of every frame. Object ids are stable: the engine numbers
+ * its channels 1..K, the session maps them to the ids callers see (label
+ * maps, pending maps and undo entries hold ids). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +36,27 @@ struct mv_session {
   uint8_t **pending;     /* per frame h x w labels, NULL = none */
   undo_stack *undo;
   uint8_t *rgb;          /* the frame being interacted on (a copy) */
+  int ids[256];          /* ids[c]: object id of engine channel c (ids[0] = 0) */
+  uint8_t channel[256];  /* channel[id]: engine channel of an object id, 0 = none */
+  int max_id;            /* highest id ever used (the next object gets max_id + 1) */
+  mv_propagation_run *open_run;  /* the run the engine has open, if any */
 };
+
+struct mv_propagation_run {
+  mv_session *session;
+  mv_engine_run *run;    /* NULL once ended by the session */
+  int frame;
+};
+
+/* Ends the open propagation run, if any (a new propagation, a memory or an
+ * object change, closing): its frames done keep their results; its handle
+ * then reports MV_E_STATE until mv_session_propagation_end frees it. */
+static void end_open_run(mv_session *s) {
+  if (!s->open_run) return;
+  mv_engine_end(s->open_run->run);
+  s->open_run->run = NULL;
+  s->open_run = NULL;
+}
 
 void mv_session_options_default(mv_session_options *o) {
   if (!o) return;
@@ -120,6 +142,11 @@ mv_status mv_session_open(mv_video *video, const mv_session_options *options, mv
   s->width = info.width;
   s->height = info.height;
   s->pad = mv_padding_for(s->height, s->width, 16);
+  for (int c = 0; c <= o.objects; c++) {
+    s->ids[c] = c;
+    s->channel[c] = (uint8_t)c;
+  }
+  s->max_id = o.objects;
   copy_name(s->interaction, o.interaction ? o.interaction : default_module(MV_MODULE_INTERACTION, o.weights));
   copy_name(s->propagation, o.propagation ? o.propagation : default_module(MV_MODULE_PROPAGATION, o.weights));
   copy_name(s->fusion, o.fusion ? o.fusion : default_module(MV_MODULE_FUSION, o.weights));
@@ -164,6 +191,7 @@ static void clear_undo(undo_stack *u) {
 
 void mv_session_close(mv_session *s) {
   if (!s) return;
+  end_open_run(s);
   mv_engine_free(s->engine);
   for (int t = 0; s->pending && t < s->frames; t++) free(s->pending[t]);
   for (int t = 0; s->undo && t < s->frames; t++) clear_undo(&s->undo[t]);
@@ -209,29 +237,43 @@ static mv_status check_frame(const mv_session *s, const char *fn, int frame) {
   return MV_OK;
 }
 
-static mv_status check_object(const mv_session *s, const char *fn, int object) {
+/* "1, 2, 5" (the live object ids) into text. */
+static void format_ids(const mv_session *s, char *text, size_t size) {
   int k = mv_engine_objects(s->engine);
-  if (object < 1 || object > k)
-    return mv_fail(MV_E_ARGUMENT, "%s: object %d outside 1..%d", fn, object, k);
+  size_t used = 0;
+  text[0] = 0;
+  for (int c = 1; c <= k && used + 8 < size; c++)
+    used += (size_t)snprintf(text + used, size - used, c > 1 ? ", %d" : "%d", s->ids[c]);
+}
+
+static mv_status check_object(const mv_session *s, const char *fn, int object) {
+  if (object < 1 || object > 255 || !s->channel[object]) {
+    char ids[1024];
+    format_ids(s, ids, sizeof ids);
+    return mv_fail(MV_E_ARGUMENT, "%s: object %d is not an object of the session (objects: %s)",
+                   fn, object, ids);
+  }
   return MV_OK;
 }
 
 mv_status mv_session_labels(mv_session *s, int frame, uint8_t *labels) {
   MV_CHECK_ARG(s && labels, "mv_session_labels: NULL argument");
   MV_TRY(check_frame(s, "mv_session_labels", frame));
+  size_t n = (size_t)s->width * s->height;
   if (s->pending[frame]) {
-    memcpy(labels, s->pending[frame], (size_t)s->width * s->height);
+    memcpy(labels, s->pending[frame], n);
     return MV_OK;
   }
-  return mv_engine_labels(s->engine, frame, labels);
+  MV_TRY(mv_engine_labels(s->engine, frame, labels));
+  for (size_t i = 0; i < n; i++) labels[i] = (uint8_t)s->ids[labels[i]];
+  return MV_OK;
 }
 
 mv_status mv_session_probabilities(mv_session *s, int frame, int object, float *out) {
   MV_CHECK_ARG(s && out, "mv_session_probabilities: NULL argument");
   MV_TRY(check_frame(s, "mv_session_probabilities", frame));
   int k = mv_engine_objects(s->engine);
-  MV_CHECK_ARG(object >= 0 && object <= k, "mv_session_probabilities: object %d outside 0..%d",
-               object, k);
+  if (object != 0) MV_TRY(check_object(s, "mv_session_probabilities", object));
   size_t n = (size_t)s->width * s->height;
   if (s->pending[frame]) {
     for (size_t i = 0; i < n; i++) out[i] = s->pending[frame][i] == object ? 1.0f : 0.0f;
@@ -241,7 +283,7 @@ mv_status mv_session_probabilities(mv_session *s, int frame, int object, float *
   float *all = malloc((size_t)(k + 1) * H * W * sizeof *all);
   if (!all) return mv_fail(MV_E_MEMORY, "mv_session_probabilities: out of memory");
   mv_status st = mv_engine_probabilities(s->engine, frame, all);
-  const float *plane = all + (size_t)object * H * W;
+  const float *plane = all + (size_t)s->channel[object] * H * W;
   for (int y = 0; y < s->height && st == MV_OK; y++)
     memcpy(out + (size_t)y * s->width, plane + (size_t)(y + s->pad.top) * W + s->pad.left,
            (size_t)s->width * sizeof(float));
@@ -293,10 +335,11 @@ static mv_status make_interactor(mv_session *s, const char *name, int click,
 
 /* Runs a backend for one object and merges its result into the frame's
  * labels: the object takes the pixels it now covers (p > 0.5) and gives the
- * ones it no longer covers back to the background. */
+ * ones it no longer covers back to the background. `prior` replaces the
+ * object's current mask as the backend's previous mask (NULL: the current). */
 static mv_status interact(mv_session *s, const char *fn, const char *backend, int frame,
                           int object, const uint8_t *positive, const uint8_t *negative,
-                          int click, const mv_region *region) {
+                          const float *prior, int click, const mv_region *region) {
   MV_TRY(check_frame(s, fn, frame));
   MV_TRY(check_object(s, fn, object));
   size_t n = (size_t)s->width * s->height;
@@ -307,7 +350,8 @@ static mv_status interact(mv_session *s, const char *fn, const char *backend, in
   MV_TRY(current_labels(s, frame, &labels));
   float *previous = malloc(n * sizeof *previous), *result = malloc(n * sizeof *result);
   mv_status st = previous && result ? MV_OK : mv_fail(MV_E_MEMORY, "%s: out of memory", fn);
-  for (size_t i = 0; i < n && st == MV_OK; i++) previous[i] = labels[i] == object ? 1.0f : 0.0f;
+  for (size_t i = 0; i < n && st == MV_OK; i++)
+    previous[i] = prior ? prior[i] : labels[i] == object ? 1.0f : 0.0f;
   mv_interactor interactor = {0};
   if (st == MV_OK) st = make_interactor(s, backend, click, region, &interactor);
   mv_interaction_input in = {s->rgb, s->width, s->height, previous, positive, negative};
@@ -333,7 +377,7 @@ mv_status mv_session_interact_maps(mv_session *s, int frame, int object, const u
                                    const uint8_t *negative, const mv_region *region) {
   MV_CHECK_ARG(s, "mv_session_interact_maps: session is NULL");
   return interact(s, "mv_session_interact_maps", s->interaction, frame, object, positive,
-                  negative, 0, region);
+                  negative, NULL, 0, region);
 }
 
 mv_status mv_session_scribble(mv_session *s, int frame, int object, const mv_stroke *strokes,
@@ -353,8 +397,8 @@ mv_status mv_session_scribble(mv_session *s, int frame, int object, const mv_str
                               strokes[i].thickness > 0 ? strokes[i].thickness : 3.0f, 1);
   }
   if (st == MV_OK)
-    st = interact(s, "mv_session_scribble", s->interaction, frame, object, maps, maps + n, 0,
-                  region);
+    st = interact(s, "mv_session_scribble", s->interaction, frame, object, maps, maps + n, NULL,
+                  0, region);
   free(maps);
   return st;
 }
@@ -370,7 +414,7 @@ mv_status mv_session_click(mv_session *s, int frame, int object, float x, float 
   if (!map) return mv_fail(MV_E_MEMORY, "mv_session_click: out of memory");
   map[(size_t)y * s->width + (size_t)x] = 1;
   mv_status st = interact(s, "mv_session_click", s->interaction, frame, object,
-                          positive ? map : NULL, positive ? NULL : map, 1, region);
+                          positive ? map : NULL, positive ? NULL : map, NULL, 1, region);
   free(map);
   return st;
 }
@@ -389,7 +433,7 @@ mv_status mv_session_draw(mv_session *s, int frame, int object, const float *xy,
                      : mv_raster_polygon(map, s->width, s->height, xy, count, 1);
   if (st == MV_OK)
     st = interact(s, "mv_session_draw", "freehand", frame, object, erase ? NULL : map,
-                  erase ? map : NULL, 0, NULL);
+                  erase ? map : NULL, NULL, 0, NULL);
   free(map);
   return st;
 }
@@ -398,13 +442,15 @@ mv_status mv_session_set_labels(mv_session *s, int frame, const uint8_t *labels)
   MV_CHECK_ARG(s && labels, "mv_session_set_labels: NULL argument");
   MV_TRY(check_frame(s, "mv_session_set_labels", frame));
   size_t n = (size_t)s->width * s->height;
-  int k = mv_engine_objects(s->engine);
   for (size_t i = 0; i < n; i++)
-    if (labels[i] > k)
+    if (labels[i] && !s->channel[labels[i]]) {
+      char ids[1024];
+      format_ids(s, ids, sizeof ids);
       return mv_fail(MV_E_ARGUMENT,
-                     "mv_session_set_labels: label %d at pixel (%zu, %zu) but the session has %d "
-                     "objects",
-                     labels[i], i % (size_t)s->width, i / (size_t)s->width, k);
+                     "mv_session_set_labels: label %d at pixel (%zu, %zu) is not an object of the "
+                     "session (objects: %s)",
+                     labels[i], i % (size_t)s->width, i / (size_t)s->width, ids);
+    }
   uint8_t *copy = malloc(n);
   if (!copy) return mv_fail(MV_E_MEMORY, "mv_session_set_labels: out of memory");
   memcpy(copy, labels, n);
@@ -412,12 +458,121 @@ mv_status mv_session_set_labels(mv_session *s, int frame, const uint8_t *labels)
   return MV_OK;
 }
 
+/* ---- propagation in steps ------------------------------------------------------ */
+
+static const char *direction_name(int direction) {
+  return direction == MV_FORWARD ? "forward" : direction == MV_BACKWARD ? "backward" : "both";
+}
+
+static mv_status check_request(const mv_session *s, const char *fn,
+                               const mv_propagation_request *req) {
+  MV_CHECK_ARG(req, "%s: request is NULL", fn);
+  MV_TRY(check_frame(s, fn, req->frame));
+  MV_CHECK_ARG(req->direction >= MV_FORWARD && req->direction <= MV_BOTH,
+               "%s: direction %d is not MV_FORWARD (1), MV_BACKWARD (2) or MV_BOTH (3)", fn,
+               req->direction);
+  MV_CHECK_ARG(req->count >= 0, "%s: count %d is negative (0 = no limit)", fn, req->count);
+  if (req->to == -1) return MV_OK;
+  MV_CHECK_ARG(req->to >= 0 && req->to < s->frames, "%s: stop frame %d outside 0..%d (or -1)",
+               fn, req->to, s->frames - 1);
+  MV_CHECK_ARG(req->direction != MV_BOTH,
+               "%s: a stop frame (%d) needs one direction, forward or backward", fn, req->to);
+  MV_CHECK_ARG(req->direction == MV_FORWARD ? req->to >= req->frame : req->to <= req->frame,
+               "%s: stop frame %d is not %s of frame %d", fn, req->to,
+               req->direction == MV_FORWARD ? "at or after (forward)" : "at or before (backward)",
+               req->frame);
+  return MV_OK;
+}
+
+mv_status mv_session_propagation_begin(mv_session *s, const mv_propagation_request *req,
+                                       mv_propagation_run **out) {
+  const char *fn = "mv_session_propagation_begin";
+  MV_CHECK_ARG(out, "%s: out is NULL", fn);
+  *out = NULL;
+  MV_CHECK_ARG(s, "%s: session is NULL", fn);
+  MV_TRY(check_request(s, fn, req));
+  end_open_run(s);
+  int frame = req->frame, k = mv_engine_objects(s->engine);
+  size_t n = (size_t)s->width * s->height;
+  uint8_t *labels = NULL;
+  MV_TRY(current_labels(s, frame, &labels));
+  float *mask = calloc((size_t)(k + 1) * n, sizeof *mask);
+  mv_propagation_run *run = calloc(1, sizeof *run);
+  mv_status st = mask && run ? MV_OK : mv_fail(MV_E_MEMORY, "%s: out of memory", fn);
+  for (size_t i = 0; i < n && st == MV_OK; i++) mask[(size_t)s->channel[labels[i]] * n + i] = 1.0f;
+  /* A frame with a pending map was edited: its entry is interacted memory. */
+  if (st == MV_OK)
+    st = mv_engine_begin(s->engine, frame, mask, s->pending[frame] != NULL, req->direction,
+                         req->to, req->count, &run->run);
+  if (st == MV_OK) {
+    /* The engine now holds this frame's mask; keep the pending map as the
+     * last undo entry so undo can bring it back for another round. */
+    set_pending(s, frame, NULL);
+    run->session = s;
+    run->frame = frame;
+    s->open_run = run;
+    *out = run;
+  } else {
+    mv_fail_context(st, "%s: frame %d, %s", fn, frame, direction_name(req->direction));
+    free(run);
+  }
+  free(mask);
+  free(labels);
+  return st;
+}
+
+mv_status mv_session_propagation_step(mv_propagation_run *run, int *frame, int *done) {
+  MV_CHECK_ARG(run && frame && done, "mv_session_propagation_step: NULL argument");
+  *frame = -1;
+  *done = 1;
+  if (!run->run)
+    return mv_fail(MV_E_STATE,
+                   "mv_session_propagation_step: the propagation from frame %d was ended by a "
+                   "later propagation, a memory or object change, or closing the session",
+                   run->frame);
+  return mv_engine_step(run->run, frame, done);
+}
+
+mv_status mv_session_propagation_progress(const mv_propagation_run *run, int *done, int *total) {
+  MV_CHECK_ARG(run && done && total, "mv_session_propagation_progress: NULL argument");
+  *done = run->run ? mv_engine_run_done(run->run) : 0;
+  *total = run->run ? mv_engine_run_total(run->run) : 0;
+  return MV_OK;
+}
+
+mv_status mv_session_propagation_end(mv_propagation_run *run) {
+  if (!run) return MV_OK;
+  if (run->run) {
+    mv_engine_end(run->run);
+    run->session->open_run = NULL;
+  }
+  free(run);
+  return MV_OK;
+}
+
+mv_status mv_session_propagate_request(mv_session *s, const mv_propagation_request *req,
+                                       mv_frame_progress_fn progress, void *user) {
+  mv_propagation_run *run = NULL;
+  MV_TRY(mv_session_propagation_begin(s, req, &run));
+  mv_status st = MV_OK;
+  int frame = -1, done = 0, count = 0, total = 0;
+  while (!done && st == MV_OK) {
+    st = mv_session_propagation_step(run, &frame, &done);
+    if (st != MV_OK || frame < 0) break;
+    mv_session_propagation_progress(run, &count, &total);
+    if (progress && progress(user, frame, count, total)) break;
+  }
+  mv_session_propagation_end(run);
+  return st;
+}
+
 typedef struct progress_bridge {
   mv_progress_fn fn;
   void *user;
 } progress_bridge;
 
-static int bridge_progress(void *user, int done, int total) {
+static int bridge_progress(void *user, int frame, int done, int total) {
+  (void)frame;
   const progress_bridge *b = user;
   return b->fn ? b->fn(b->user, done, total) : 0;
 }
@@ -425,26 +580,9 @@ static int bridge_progress(void *user, int done, int total) {
 mv_status mv_session_propagate(mv_session *s, int frame, mv_progress_fn progress, void *user) {
   MV_CHECK_ARG(s, "mv_session_propagate: session is NULL");
   MV_TRY(check_frame(s, "mv_session_propagate", frame));
-  int k = mv_engine_objects(s->engine);
-  size_t n = (size_t)s->width * s->height;
-  uint8_t *labels = NULL;
-  MV_TRY(current_labels(s, frame, &labels));
-  float *mask = calloc((size_t)(k + 1) * n, sizeof *mask);
-  if (!mask) {
-    free(labels);
-    return mv_fail(MV_E_MEMORY, "mv_session_propagate: out of memory");
-  }
-  for (size_t i = 0; i < n; i++) mask[(size_t)labels[i] * n + i] = 1.0f;
+  mv_propagation_request req = {frame, MV_BOTH, -1, 0};
   progress_bridge bridge = {progress, user};
-  mv_status st = mv_engine_interact(s->engine, frame, mask, bridge_progress, &bridge);
-  if (st == MV_OK) {
-    /* The engine now holds this frame's mask; keep the pending map as the
-     * last undo entry so undo can bring it back for another round. */
-    set_pending(s, frame, NULL);
-  }
-  free(mask);
-  free(labels);
-  return st;
+  return mv_session_propagate_request(s, &req, bridge_progress, &bridge);
 }
 
 mv_status mv_session_undo(mv_session *s, int frame) {
@@ -466,8 +604,8 @@ mv_status mv_session_reset_frame(mv_session *s, int frame) {
   return MV_OK;
 }
 
-/* Applies an object renumbering (new id of old id i = map[i], 0 = removed)
- * to every pending map and undo entry. */
+/* Applies map (old id -> new id, 0 = removed) to every pending map and undo
+ * entry. */
 static void relabel_maps(mv_session *s, const uint8_t *map) {
   size_t n = (size_t)s->width * s->height;
   for (int t = 0; t < s->frames; t++) {
@@ -481,11 +619,16 @@ static void relabel_maps(mv_session *s, const uint8_t *map) {
   }
 }
 
-/* Renumbers objects in the engine (source: new -> old) and in the label maps
- * (map: old -> new). */
-static mv_status renumber(mv_session *s, int new_objects, const int *source, const uint8_t *map) {
+/* Changes the engine's channels (source: new channel -> old channel, 0 =
+ * new) and removes object `removed` (0: none) from the label maps. */
+static mv_status remap(mv_session *s, int new_objects, const int *source, int removed) {
+  end_open_run(s);
   MV_TRY(mv_engine_remap_objects(s->engine, new_objects, source));
-  relabel_maps(s, map);
+  if (removed) {
+    uint8_t map[256];
+    for (int i = 0; i < 256; i++) map[i] = (uint8_t)(i == removed ? 0 : i);
+    relabel_maps(s, map);
+  }
   return MV_OK;
 }
 
@@ -493,34 +636,216 @@ mv_status mv_session_reset_object(mv_session *s, int object) {
   MV_CHECK_ARG(s, "mv_session_reset_object: session is NULL");
   MV_TRY(check_object(s, "mv_session_reset_object", object));
   int k = mv_engine_objects(s->engine), source[256];
-  uint8_t map[256];
-  for (int i = 0; i < 256; i++) map[i] = (uint8_t)i;
   for (int j = 0; j <= k; j++) source[j] = j;
-  source[object] = 0;
-  map[object] = 0;
-  return renumber(s, k, source, map);
+  source[s->channel[object]] = 0;
+  return remap(s, k, source, object);
 }
 
 mv_status mv_session_add_object(mv_session *s, int *object) {
   MV_CHECK_ARG(s, "mv_session_add_object: session is NULL");
   int k = mv_engine_objects(s->engine), source[256];
-  MV_CHECK_ARG(k < 255, "mv_session_add_object: already 255 objects");
-  uint8_t map[256];
-  for (int i = 0; i < 256; i++) map[i] = (uint8_t)i;
+  if (s->max_id >= 255)
+    return mv_fail(MV_E_STATE, "mv_session_add_object: object ids 1..255 are used up (ids of "
+                               "deleted objects are not reused)");
   for (int j = 0; j <= k; j++) source[j] = j;
   source[k + 1] = 0;
-  MV_TRY(renumber(s, k + 1, source, map));
-  if (object) *object = k + 1;
+  MV_TRY(remap(s, k + 1, source, 0));
+  int id = ++s->max_id;
+  s->ids[k + 1] = id;
+  s->channel[id] = (uint8_t)(k + 1);
+  if (object) *object = id;
   return MV_OK;
 }
 
 mv_status mv_session_delete_object(mv_session *s, int object) {
   MV_CHECK_ARG(s, "mv_session_delete_object: session is NULL");
   MV_TRY(check_object(s, "mv_session_delete_object", object));
-  int k = mv_engine_objects(s->engine), source[256];
+  int k = mv_engine_objects(s->engine), source[256], c = s->channel[object];
   MV_CHECK_ARG(k > 1, "mv_session_delete_object: cannot delete the only object (reset it instead)");
-  uint8_t map[256];
-  for (int i = 0; i < 256; i++) map[i] = (uint8_t)(i < object ? i : (i == object ? 0 : i - 1));
-  for (int j = 0; j < k; j++) source[j] = j < object ? j : j + 1;
-  return renumber(s, k - 1, source, map);
+  for (int j = 0; j < k; j++) source[j] = j < c ? j : j + 1;
+  MV_TRY(remap(s, k - 1, source, object));
+  /* Every other object keeps its id; the channels above c move down. */
+  for (int j = c; j < k; j++) {
+    s->ids[j] = s->ids[j + 1];
+    s->channel[s->ids[j]] = (uint8_t)j;
+  }
+  s->ids[k] = 0;
+  s->channel[object] = 0;
+  return MV_OK;
+}
+
+mv_status mv_session_object_ids(const mv_session *s, int *ids, int capacity, int *count) {
+  MV_CHECK_ARG(s && count, "mv_session_object_ids: NULL argument");
+  MV_CHECK_ARG(capacity >= 0 && (ids || capacity == 0),
+               "mv_session_object_ids: capacity %d without an ids array", capacity);
+  int k = mv_engine_objects(s->engine);
+  *count = k;
+  for (int c = 1; c <= k && c <= capacity; c++) ids[c - 1] = s->ids[c];
+  return MV_OK;
+}
+
+/* ---- prompts ------------------------------------------------------------------- */
+
+mv_status mv_session_box(mv_session *s, int frame, int object, int x0, int y0, int x1, int y1) {
+  const char *fn = "mv_session_box";
+  MV_CHECK_ARG(s, "%s: session is NULL", fn);
+  MV_TRY(check_frame(s, fn, frame));
+  MV_TRY(check_object(s, fn, object));
+  MV_CHECK_ARG(x0 >= 0 && y0 >= 0 && x0 <= x1 && y0 <= y1 && x1 < s->width && y1 < s->height,
+               "%s: box (%d,%d)-(%d,%d) is not inside the %dx%d frame (inclusive x0 <= x1, "
+               "y0 <= y1)",
+               fn, x0, y0, x1, y1, s->width, s->height);
+  size_t n = (size_t)s->width * s->height;
+  uint8_t *outside = malloc(n);
+  float *prior = malloc(n * sizeof *prior);
+  mv_status st = outside && prior ? MV_OK : mv_fail(MV_E_MEMORY, "%s: out of memory", fn);
+  /* GrabCut's rectangle: outside is certain background, the inside starts
+   * as the object (the backend's previous mask). */
+  for (size_t i = 0; i < n && st == MV_OK; i++) {
+    int x = (int)(i % (size_t)s->width), y = (int)(i / (size_t)s->width);
+    int inside = x >= x0 && x <= x1 && y >= y0 && y <= y1;
+    outside[i] = (uint8_t)!inside;
+    prior[i] = inside ? 1.0f : 0.0f;
+  }
+  if (st == MV_OK) st = interact(s, fn, s->interaction, frame, object, NULL, outside, prior, 0, NULL);
+  free(outside);
+  free(prior);
+  return st;
+}
+
+mv_status mv_session_set_object_mask(mv_session *s, int frame, int object, const uint8_t *mask) {
+  const char *fn = "mv_session_set_object_mask";
+  MV_CHECK_ARG(s && mask, "%s: NULL argument", fn);
+  MV_TRY(check_frame(s, fn, frame));
+  MV_TRY(check_object(s, fn, object));
+  uint8_t *labels = NULL;
+  MV_TRY(current_labels(s, frame, &labels));
+  size_t n = (size_t)s->width * s->height;
+  for (size_t i = 0; i < n; i++) {
+    if (mask[i]) labels[i] = (uint8_t)object;
+    else if (labels[i] == object) labels[i] = 0;
+  }
+  set_pending(s, frame, labels);
+  return MV_OK;
+}
+
+/* ---- memory control ------------------------------------------------------------ */
+
+mv_status mv_session_forget_memory(mv_session *s, int frame) {
+  MV_CHECK_ARG(s, "mv_session_forget_memory: session is NULL");
+  MV_TRY(check_frame(s, "mv_session_forget_memory", frame));
+  end_open_run(s);
+  return mv_engine_forget(s->engine, frame);
+}
+
+mv_status mv_session_clear_memory(mv_session *s, int keep_interacted) {
+  MV_CHECK_ARG(s, "mv_session_clear_memory: session is NULL");
+  end_open_run(s);
+  /* From the end: forgetting moves the later entries down. */
+  for (int i = mv_engine_memory_count(s->engine) - 1; i >= 0; i--) {
+    int frame, interacted;
+    mv_engine_memory_entry(s->engine, i, &frame, &interacted);
+    if (!(keep_interacted && interacted)) MV_TRY(mv_engine_forget(s->engine, frame));
+  }
+  return MV_OK;
+}
+
+mv_status mv_session_memory_frames(const mv_session *s, int *frames, int *interacted,
+                                   int capacity, int *count) {
+  MV_CHECK_ARG(s && count, "mv_session_memory_frames: NULL argument");
+  MV_CHECK_ARG(capacity >= 0 && (frames || capacity == 0),
+               "mv_session_memory_frames: capacity %d without a frames array", capacity);
+  *count = mv_engine_memory_count(s->engine);
+  for (int i = 0; i < *count && i < capacity; i++) {
+    int frame, flag;
+    mv_engine_memory_entry(s->engine, i, &frame, &flag);
+    frames[i] = frame;
+    if (interacted) interacted[i] = flag;
+  }
+  return MV_OK;
+}
+
+/* ---- output at another size ---------------------------------------------------- */
+
+/* All k + 1 probability planes of a frame at the working size (unpadded),
+ * channels in engine order; a pending map gives one-hot planes. */
+static mv_status frame_planes(mv_session *s, int frame, float *out) {
+  int k = mv_engine_objects(s->engine);
+  size_t n = (size_t)s->width * s->height;
+  if (s->pending[frame]) {
+    memset(out, 0, (size_t)(k + 1) * n * sizeof *out);
+    for (size_t i = 0; i < n; i++) out[(size_t)s->channel[s->pending[frame][i]] * n + i] = 1.0f;
+    return MV_OK;
+  }
+  int H = s->height + s->pad.top + s->pad.bottom, W = s->width + s->pad.left + s->pad.right;
+  float *all = malloc((size_t)(k + 1) * H * W * sizeof *all);
+  if (!all) return mv_fail(MV_E_MEMORY, "session: out of memory");
+  mv_status st = mv_engine_probabilities(s->engine, frame, all);
+  for (int c = 0; c <= k && st == MV_OK; c++)
+    for (int y = 0; y < s->height; y++)
+      memcpy(out + c * n + (size_t)y * s->width,
+             all + ((size_t)c * H + (size_t)(y + s->pad.top)) * W + s->pad.left,
+             (size_t)s->width * sizeof(float));
+  free(all);
+  return st;
+}
+
+/* Every channel's probabilities of a frame resized bilinearly to width x
+ * height: (k + 1) planes into *out (allocated here). */
+static mv_status resized_planes(mv_session *s, const char *fn, int frame, int width, int height,
+                                float **out) {
+  *out = NULL;
+  MV_TRY(check_frame(s, fn, frame));
+  MV_CHECK_ARG(width > 0 && height > 0 && width <= 65536 && height <= 65536,
+               "%s: size %dx%d must be 1..65536 on each side", fn, width, height);
+  int k = mv_engine_objects(s->engine);
+  size_t n = (size_t)s->width * s->height, out_n = (size_t)width * height;
+  float *planes = malloc((size_t)(k + 1) * n * sizeof *planes);
+  float *resized = malloc((size_t)(k + 1) * out_n * sizeof *resized);
+  mv_tensor x = {0}, y = {0};
+  mv_status st = planes && resized ? MV_OK : mv_fail(MV_E_MEMORY, "%s: out of memory", fn);
+  if (st == MV_OK) st = frame_planes(s, frame, planes);
+  if (st == MV_OK) st = mv_tensor_new(&x, 1, k + 1, s->height, s->width);
+  if (st == MV_OK) st = mv_tensor_upload(&x, planes);
+  if (st == MV_OK) st = mv_resize_bilinear(&x, height, width, &y);
+  if (st == MV_OK) st = mv_tensor_download(&y, resized);
+  mv_tensor_free(&x);
+  mv_tensor_free(&y);
+  free(planes);
+  if (st == MV_OK) *out = resized;
+  else free(resized);
+  return st;
+}
+
+mv_status mv_session_labels_resized(mv_session *s, int frame, int width, int height,
+                                    uint8_t *labels) {
+  MV_CHECK_ARG(s && labels, "mv_session_labels_resized: NULL argument");
+  if (width == s->width && height == s->height) return mv_session_labels(s, frame, labels);
+  float *resized = NULL;
+  MV_TRY(resized_planes(s, "mv_session_labels_resized", frame, width, height, &resized));
+  int k = mv_engine_objects(s->engine);
+  size_t out_n = (size_t)width * height;
+  for (size_t i = 0; i < out_n; i++) {
+    int best = 0;
+    for (int c = 1; c <= k; c++)
+      if (resized[c * out_n + i] > resized[best * out_n + i]) best = c;
+    labels[i] = (uint8_t)s->ids[best];
+  }
+  free(resized);
+  return MV_OK;
+}
+
+mv_status mv_session_probabilities_resized(mv_session *s, int frame, int object, int width,
+                                           int height, float *out) {
+  const char *fn = "mv_session_probabilities_resized";
+  MV_CHECK_ARG(s && out, "%s: NULL argument", fn);
+  if (object != 0) MV_TRY(check_object(s, fn, object));
+  if (width == s->width && height == s->height)
+    return mv_session_probabilities(s, frame, object, out);
+  float *resized = NULL;
+  MV_TRY(resized_planes(s, fn, frame, width, height, &resized));
+  size_t out_n = (size_t)width * height;
+  memcpy(out, resized + (size_t)s->channel[object] * out_n, out_n * sizeof *out);
+  free(resized);
+  return MV_OK;
 }

@@ -276,12 +276,44 @@ mv_status mv_session_interact_maps(mv_session *session, int frame, int object,
 
 mv_status mv_session_set_labels(mv_session *session, int frame, const uint8_t *labels);
 
+mv_status mv_session_box(mv_session *session, int frame, int object, int x0, int y0, int x1,
+                         int y1);
+mv_status mv_session_set_object_mask(mv_session *session, int frame, int object,
+                                     const uint8_t *mask);
+
 typedef int (*mv_progress_fn)(void *user, int done, int total);
+
+typedef int (*mv_frame_progress_fn)(void *user, int frame, int done, int total);
 
 mv_status mv_session_propagate(mv_session *session, int frame, mv_progress_fn progress,
                                void *user);
 
+enum { MV_FORWARD = 1, MV_BACKWARD = 2, MV_BOTH = 3 };
+typedef struct mv_propagation_request {
+  int frame;
+  int direction;
+  int to;
+  int count;
+} mv_propagation_request;
+typedef struct mv_propagation_run mv_propagation_run;
+mv_status mv_session_propagation_begin(mv_session *session, const mv_propagation_request *request,
+                                       mv_propagation_run **out);
+mv_status mv_session_propagation_step(mv_propagation_run *run, int *frame, int *done);
+mv_status mv_session_propagation_progress(const mv_propagation_run *run, int *done, int *total);
+mv_status mv_session_propagation_end(mv_propagation_run *run);
+mv_status mv_session_propagate_request(mv_session *session, const mv_propagation_request *request,
+                                       mv_frame_progress_fn progress, void *user);
+
+mv_status mv_session_forget_memory(mv_session *session, int frame);
+mv_status mv_session_clear_memory(mv_session *session, int keep_interacted);
+mv_status mv_session_memory_frames(const mv_session *session, int *frames, int *interacted,
+                                   int capacity, int *count);
+
 mv_status mv_session_labels(mv_session *session, int frame, uint8_t *labels);
+mv_status mv_session_labels_resized(mv_session *session, int frame, int width, int height,
+                                    uint8_t *labels);
+mv_status mv_session_probabilities_resized(mv_session *session, int frame, int object, int width,
+                                           int height, float *out);
 
 mv_status mv_session_probabilities(mv_session *session, int frame, int object, float *out);
 
@@ -294,6 +326,7 @@ mv_status mv_session_reset_object(mv_session *session, int object);
 mv_status mv_session_add_object(mv_session *session, int *object);
 
 mv_status mv_session_delete_object(mv_session *session, int object);
+mv_status mv_session_object_ids(const mv_session *session, int *ids, int capacity, int *count);
 
 typedef mv_status (*mv_backend_fn)(void *user, const uint8_t *rgb, int width, int height,
                                    const float *previous, const uint8_t *positive,

@@ -24,10 +24,10 @@ local session = {}
 local progress_handlers = {}  -- id -> {fn, error}
 local next_progress_id = 0
 
-local progress_callback = ffi.cast("mv_progress_fn", function(user, done, total)
+local progress_callback = ffi.cast("mv_frame_progress_fn", function(user, frame, done, total)
   local handler = progress_handlers[tonumber(ffi.cast("intptr_t", user))]
   if handler == nil then return 0 end
-  local ok, stop = pcall(handler.fn, done, total)
+  local ok, stop = pcall(handler.fn, done, total, frame)
   if not ok then
     handler.error = stop
     return 1
@@ -271,6 +271,33 @@ function Session:interact_maps(frame, object, positive, negative, region)
 end
 jit.off(Session.interact_maps)
 
+-- Box prompt: {x0, y0, x1, y1} (or {x0 = , ...}), inclusive pixels; the
+-- backend gets GrabCut's rectangle (inside = the object's previous mask,
+-- outside = certain background), see mv_session_box.
+function Session:box(frame, object, box)
+  local fn = "session:box"
+  int_arg(frame, "frame", fn)
+  int_arg(object, "object", fn)
+  table_arg(box, "box", fn)
+  local x0 = int_arg(box.x0 or box[1], "box x0", fn)
+  local y0 = int_arg(box.y0 or box[2], "box y0", fn)
+  local x1 = int_arg(box.x1 or box[3], "box x1", fn)
+  local y1 = int_arg(box.y1 or box[4], "box y1", fn)
+  session_call(C.mv_session_box, live(self, "session"), frame, object, x0, y0, x1, y1)
+end
+jit.off(Session.box)
+
+-- Replaces one object's mask on the frame (an image or pointer of height x
+-- width bytes, nonzero = the object); other objects keep the rest. Undoable.
+function Session:set_object_mask(frame, object, mask)
+  local fn = "session:set_object_mask"
+  int_arg(frame, "frame", fn)
+  int_arg(object, "object", fn)
+  check(C.mv_session_set_object_mask(live(self, "session"), frame, object,
+                                     image_pointer(mask, "uint8_t", self.width * self.height,
+                                                   "mask", fn)))
+end
+
 -- Replaces the frame's label map (an image or pointer of height x width ids).
 function Session:set_labels(frame, labels)
   local fn = "session:set_labels"
@@ -281,10 +308,15 @@ function Session:set_labels(frame, labels)
 end
 
 -- Reads a mask PNG (palette, 0/255, grey ids) as the frame's label map,
--- resized nearest-neighbour to the working size.
-function Session:load_mask(frame, path)
+-- resized nearest-neighbour to the working size; with `object`, the file's
+-- nonzero pixels become that object's mask instead (set_object_mask).
+function Session:load_mask(frame, path, object)
   local labels = io_.read_labels(path, self.width, self.height)
-  self:set_labels(frame, labels)
+  if object ~= nil then
+    self:set_object_mask(frame, object, labels)
+  else
+    self:set_labels(frame, labels)
+  end
   return labels
 end
 
@@ -320,7 +352,21 @@ function Session:local_region(frame, box, fn)
   return fn(r)
 end
 
--- The frame's label map (0..objects), into `into` or a new image.
+-- The frame's label map (0 or object ids) at width x height (e.g. the
+-- source size): every object's probabilities resized bilinearly, then the
+-- most probable id (mv_session_labels_resized). Into `into` or a new image.
+function Session:mask_resized(frame, width, height, into)
+  local fn = "session:mask_resized"
+  int_arg(frame, "frame", fn)
+  int_arg(width, "width", fn)
+  int_arg(height, "height", fn)
+  into = into or image(width, height)
+  check(C.mv_session_labels_resized(live(self, "session"), frame, width, height,
+                                    image_pointer(into, "uint8_t", width * height, "into", fn)))
+  return into
+end
+
+-- The frame's label map (0 or object ids), into `into` or a new image.
 function Session:mask(frame, into)
   local fn = "session:mask"
   int_arg(frame, "frame", fn)
@@ -342,26 +388,49 @@ function Session:probabilities(frame, object, into)
   return into
 end
 
--- Propagates the frame's mask both ways. options.on_progress(done, total)
--- is called after every frame; returning true stops the propagation after
--- the current frame (the frames done keep their result). A Lua error in it
--- stops the propagation and is raised again here. Returns true when the
--- propagation ran to the end, false when on_progress stopped it.
+local DIRECTIONS = { forward = C.MV_FORWARD, backward = C.MV_BACKWARD, both = C.MV_BOTH }
+
+-- An mv_propagation_request from propagate / propagation options:
+-- direction ("forward", "backward", "both" = default), to (the last frame),
+-- count (the most frames).
+local function make_request(frame, options, fn)
+  local req = ffi.new("mv_propagation_request")
+  req.frame = frame
+  local direction = options.direction or "both"
+  if DIRECTIONS[direction] == nil then
+    argument_error("%s: direction must be \"forward\", \"backward\" or \"both\", got %s", fn,
+                   tostring(direction))
+  end
+  req.direction = DIRECTIONS[direction]
+  req.to = options.to ~= nil and int_arg(options.to, "to", fn) or -1
+  req.count = options.count ~= nil and int_arg(options.count, "count", fn) or 0
+  return req
+end
+
+-- Propagates the frame's mask (both ways by default; options direction,
+-- to, count as for propagation below). options.on_progress(done, total,
+-- frame) is called after every frame (frame = the one just propagated);
+-- returning true stops the propagation after the current frame (the frames
+-- done keep their result). A Lua error in it stops the propagation and is
+-- raised again here. Returns true when the propagation ran to the end,
+-- false when on_progress stopped it.
 function Session:propagate(frame, options)
   local fn = "session:propagate"
   int_arg(frame, "frame", fn)
-  options = options_arg(options, { on_progress = true }, fn)
+  options = options_arg(options, { on_progress = true, direction = true, to = true, count = true },
+                        fn)
   local ptr = live(self, "session")
+  local req = make_request(frame, options, fn)
   local on_progress = options.on_progress
   if on_progress == nil then
-    session_call(C.mv_session_propagate, ptr, frame, nil, nil)
+    session_call(C.mv_session_propagate_request, ptr, req, nil, nil)
     return true
   end
   next_progress_id = next_progress_id + 1
   local id = next_progress_id
   local handler = { fn = on_progress }
   progress_handlers[id] = handler
-  local ok, err = pcall(session_call, C.mv_session_propagate, ptr, frame, progress_callback,
+  local ok, err = pcall(session_call, C.mv_session_propagate_request, ptr, req, progress_callback,
                         ffi.cast("void*", id))
   progress_handlers[id] = nil
   if handler.error ~= nil then error(handler.error, 0) end
@@ -369,6 +438,76 @@ function Session:propagate(frame, options)
   return not handler.stopped
 end
 jit.off(Session.propagate)
+
+-- Pull-style propagation: an iterator over the frames as they are propagated,
+--   for frame, labels in s:propagation(0, {direction = "forward", to = 80}) do ... end
+-- options: direction ("forward" | "backward" | "both", default both: forward
+-- first), to (last frame, one direction only), count (the most frames),
+-- labels (default true: the frame's labels as an image, the same image
+-- reused at every step: copy it to keep it; false: nil, nothing read).
+-- Breaking out of the loop stops the propagation there (the frames done
+-- keep their results); the iterator can also be called by hand, now or
+-- later, to continue: it returns nil when the run is over. A later
+-- propagation, memory control or an object change ends the run (the
+-- iterator then raises E_STATE). The iterator's `run` field is the C run.
+function Session:propagation(frame, options)
+  local fn = "session:propagation"
+  int_arg(frame, "frame", fn)
+  options = options_arg(options, { direction = true, to = true, count = true, labels = true }, fn)
+  local req = make_request(frame, options, fn)
+  local out = ffi.new("mv_propagation_run*[1]")
+  check(C.mv_session_propagation_begin(live(self, "session"), req, out))
+  local run = ffi.gc(out[0], C.mv_session_propagation_end)
+  local labels = options.labels ~= false and image(self.width, self.height) or nil
+  local frame_out, done_out = ffi.new("int[1]"), ffi.new("int[1]")
+  local finished = false
+  local session = self
+  local function finish()
+    finished = true
+    ffi.gc(run, nil)
+    C.mv_session_propagation_end(run)
+  end
+  return function()
+    if finished then return nil end
+    local status = C.mv_session_propagation_step(run, frame_out, done_out)
+    if status ~= 0 then
+      local _, e = pcall(raise, tonumber(status))  -- the message before ending the run
+      finish()
+      error(e, 0)
+    end
+    local f = frame_out[0]
+    if done_out[0] ~= 0 then finish() end
+    if f < 0 then return nil end
+    if labels then session:mask(f, labels) end
+    return f, labels
+  end
+end
+jit.off(Session.propagation)
+
+-- Memory control: forget a frame's entry; clear all entries, or with
+-- {keep_interacted = true} all but those of frames edited before they were
+-- propagated from; memory_frames() = {{frame = , interacted = }, ...} in the
+-- order the frames entered.
+function Session:forget_memory(frame)
+  int_arg(frame, "frame", "session:forget_memory")
+  check(C.mv_session_forget_memory(live(self, "session"), frame))
+end
+
+function Session:clear_memory(options)
+  options = options_arg(options, { keep_interacted = true }, "session:clear_memory")
+  check(C.mv_session_clear_memory(live(self, "session"), options.keep_interacted and 1 or 0))
+end
+
+function Session:memory_frames()
+  local ptr, count = live(self, "session"), ffi.new("int[1]")
+  check(C.mv_session_memory_frames(ptr, nil, nil, 0, count))
+  local n = count[0]
+  local frames, flags = ffi.new("int[?]", n + 1), ffi.new("int[?]", n + 1)
+  check(C.mv_session_memory_frames(ptr, frames, flags, n, count))
+  local list = {}
+  for i = 0, n - 1 do list[i + 1] = { frame = frames[i], interacted = flags[i] ~= 0 } end
+  return list
+end
 
 function Session:undo(frame)
   int_arg(frame, "frame", "session:undo")
@@ -385,7 +524,17 @@ function Session:reset_object(object)
   check(C.mv_session_reset_object(live(self, "session"), object))
 end
 
--- Adds an object; returns its id.
+-- The object ids in ascending order (stable: deleting one keeps the others).
+function Session:object_ids()
+  local ptr, count = live(self, "session"), ffi.new("int[1]")
+  local ids = ffi.new("int[256]")
+  check(C.mv_session_object_ids(ptr, ids, 256, count))
+  local list = {}
+  for i = 0, count[0] - 1 do list[i + 1] = ids[i] end
+  return list
+end
+
+-- Adds an object; returns its id (the highest id ever used + 1).
 function Session:add_object()
   local id = ffi.new("int[1]")
   check(C.mv_session_add_object(live(self, "session"), id))
@@ -403,18 +552,40 @@ local function make_dir(dir, fn)
   if not ok then raise(C.MV_E_IO, fn .. ": " .. err) end
 end
 
+-- The output size of save_masks / export_overlay: options.video, a video
+-- of the same frames at another size (e.g. the source, opened with
+-- short_side = 0), or the session's own video.
+local function output_video(self, options, fn)
+  local video = options.video
+  if video == nil then return self.video, false end
+  if getmetatable(video) ~= Video then
+    argument_error("%s: video must be a video from mivos.open_video, got %s", fn, type(video))
+  end
+  if video.frame_count ~= self.frame_count then
+    argument_error("%s: video has %d frames, the session %d", fn, video.frame_count,
+                   self.frame_count)
+  end
+  return video, video.width ~= self.width or video.height ~= self.height
+end
+
 -- Writes every frame's labels as DAVIS palette PNGs DIR/00000.png, ...
--- options: soft = true also writes DIR/soft/<object>/00000.png (grey
--- probabilities), alpha = true DIR/alpha/<object>/00000.png (RGBA mattes),
--- on_progress(done, total). Returns the number of frames written.
+-- options: soft = true also writes DIR/soft/<object id>/00000.png (grey
+-- probabilities), alpha = true DIR/alpha/<object id>/00000.png (RGBA
+-- mattes), video = the same frames at the size to write (e.g. the source
+-- size: probabilities resized before the labels are taken, see
+-- mask_resized), on_progress(done, total). Returns the number of frames
+-- written.
 function Session:save_masks(dir, options)
   local fn = "session:save_masks"
   string_arg(dir, "dir", fn)
-  options = options_arg(options, { soft = true, alpha = true, on_progress = true }, fn)
+  options = options_arg(options, { soft = true, alpha = true, video = true, on_progress = true },
+                        fn)
+  local video, resize = output_video(self, options, fn)
+  local w, h = video.width, video.height
   make_dir(dir, fn)
-  local objects = self:info().objects
+  local ids = self:object_ids()
   if options.soft or options.alpha then
-    for k = 1, objects do
+    for _, k in ipairs(ids) do
       for _, kind in ipairs({ "soft", "alpha" }) do
         if options[kind] then
           make_dir(sys.join(dir, kind, tostring(k)), fn)
@@ -422,20 +593,20 @@ function Session:save_masks(dir, options)
       end
     end
   end
-  local labels = image(self.width, self.height)
-  local prob = (options.soft or options.alpha) and image(self.width, self.height, 1, "float")
+  local labels = image(w, h)
+  local prob = (options.soft or options.alpha) and image(w, h, 1, "float")
   local name
+  local ptr = live(self, "session")
   for f = 0, self.frame_count - 1 do
     name = string.format("%05d.png", f)
-    self:mask(f, labels)
+    if resize then self:mask_resized(f, w, h, labels) else self:mask(f, labels) end
     io_.write_labels(sys.join(dir, name), labels)
     if prob then
-      local rgb = options.alpha and self.video:frame(f)
-      for k = 1, objects do
-        self:probabilities(f, k, prob)
+      for _, k in ipairs(ids) do
+        check(C.mv_session_probabilities_resized(ptr, f, k, w, h, prob.data))
         if options.soft then io_.write_soft(sys.join(dir, "soft", tostring(k), name), prob) end
         if options.alpha then
-          io_.write_matte(sys.join(dir, "alpha", tostring(k), name), rgb, prob)
+          io_.write_matte(sys.join(dir, "alpha", tostring(k), name), video:frame(f), prob)
         end
       end
     end
@@ -447,25 +618,28 @@ end
 -- Writes the DAVIS overlay of every frame: a video file (.mp4, .mkv, ...;
 -- options codec, quality, fps) or, for a path containing "%", one PNG per
 -- frame (printf pattern of the 0-based frame index, e.g. "ov/%05d.png").
--- options.on_progress(done, total). Returns the path.
+-- options.video: the same frames at the size to write (e.g. the source
+-- size; labels as mask_resized). options.on_progress(done, total). Returns
+-- the path.
 function Session:export_overlay(path, options)
   local fn = "session:export_overlay"
   string_arg(path, "path", fn)
-  options = options_arg(options, { codec = true, quality = true, fps = true, on_progress = true },
-                        fn)
+  options = options_arg(options, { codec = true, quality = true, fps = true, video = true,
+                                   on_progress = true }, fn)
+  local video, resize = output_video(self, options, fn)
+  local w, h = video.width, video.height
   make_dir(sys.dirname(path), fn)
-  local labels = image(self.width, self.height)
-  local out = image(self.width, self.height, 3)
+  local labels = image(w, h)
+  local out = image(w, h, 3)
   local pattern = path:find("%", 1, true) ~= nil
   local writer
   if not pattern then
-    writer = io_.video_writer(path, self.width, self.height,
-                                options.fps or (self.video.fps > 0 and self.video.fps or 25),
+    writer = io_.video_writer(path, w, h, options.fps or (video.fps > 0 and video.fps or 25),
                                 { codec = options.codec, quality = options.quality })
   end
   for f = 0, self.frame_count - 1 do
-    self:mask(f, labels)
-    local rgb = self.video:frame(f)
+    if resize then self:mask_resized(f, w, h, labels) else self:mask(f, labels) end
+    local rgb = video:frame(f)
     if pattern then
       io_.overlay_png(string.format(path, f), rgb, labels)
     else
@@ -497,7 +671,9 @@ function Session:evaluate(gt_dir, options)
   string_arg(gt_dir, "gt_dir", fn)
   options = options_arg(options, { objects = true, frames = true }, fn)
   local gt = io_.read_label_volume(gt_dir, self.frame_count, self.width, self.height)
-  local objects = options.objects or self:info().objects
+  -- ids 1..the highest id (stable ids may have gaps: a missing id is empty)
+  local ids = self:object_ids()
+  local objects = options.objects or ids[#ids]
   return metrics.evaluate_sequence(self:label_volume(), gt, self.frame_count, self.width,
                                  self.height, objects, options.frames)
 end

@@ -70,7 +70,7 @@ t.case("arguments checked by C", function()
   local s = mivos.session(video, { objects = 2 })
   fails("E_ARGUMENT", function() s:click(video.frame_count, 1, 1, 1) end,
         "frame " .. video.frame_count, "0.." .. (video.frame_count - 1))
-  fails("E_ARGUMENT", function() s:click(0, 3, 1, 1) end, "object 3", "1..2")
+  fails("E_ARGUMENT", function() s:click(0, 3, 1, 1) end, "object 3", "objects: 1, 2")
   fails("E_ARGUMENT", function() s:click(0, 1, 5000, 1) end, "outside")
   fails("E_ARGUMENT", function() s:set_interaction("nope") end, "nope")
   fails("E_ARGUMENT", function() s:propagate(-1) end, "frame -1")

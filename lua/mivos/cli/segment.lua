@@ -38,6 +38,10 @@ DIR/00001.png, ... (pixel value = object id, 0 = background).
                        run with the mivos module as its argument (repeatable)
   --short-side N       working size: shorter side in pixels (default 480,
                        0 = native); round coordinates are in this size
+  --output-size S      size of the masks, soft maps, mattes and overlay:
+                       source (default: the video's own size; the object
+                       probabilities are resized bilinearly before the labels
+                       are taken) or working (the working size)
   --overlay OUT.mp4    also write the DAVIS overlay video (or, for a name with
                        a printf pattern such as ov/%05d.png, one PNG per frame)
   --soft               also write each object's probabilities as grey PNGs
@@ -73,6 +77,7 @@ local spec = {
     ["--backend"] = { arg = "FILE", multiple = true },
     ["--short-side"] = { arg = "N", type = "int", min = 0 },
     ["--overlay"] = { arg = "FILE" },
+    ["--output-size"] = { arg = "S", choices = { "source", "working" } },
     ["--soft"] = {},
     ["--alpha"] = {},
     ["--gt"] = { arg = "DIR" },
@@ -155,19 +160,34 @@ function M.run(args)
   })
   if bar then bar:finish() bar = nil end
 
+  -- Output at the source size: the same frames opened at their own size.
+  local output = video
+  if (options.output_size or "source") == "source" and options.short_side ~= 0 then
+    output = mivos.open_video(video_path, { short_side = 0 })
+    if output.width == video.width and output.height == video.height then
+      output:close()
+      output = video
+    elseif output.frame_count ~= video.frame_count then
+      common.fail("%s: %d frames at the source size but %d at the working size", video_path,
+                  output.frame_count, video.frame_count)
+    end
+  end
+  report.output_width, report.output_height = output.width, output.height
+
   local save_bar = common.progress("writing masks", video.frame_count, { quiet = quiet })
-  session:save_masks(options.out, { soft = options.soft, alpha = options.alpha,
+  session:save_masks(options.out, { soft = options.soft, alpha = options.alpha, video = output,
                                     on_progress = function(d, t) save_bar:update(d, t) end })
   save_bar:finish()
-  common.say("masks    %s/ (%d palette PNGs %05d.png..%05d.png, 0-based frames)", options.out,
-             video.frame_count, 0, video.frame_count - 1)
+  common.say("masks    %s/ (%d palette PNGs %05d.png..%05d.png, 0-based frames, %dx%d)",
+             options.out, video.frame_count, 0, video.frame_count - 1, output.width,
+             output.height)
   if options.soft then common.say("soft     %s/soft/<object>/", options.out) end
   if options.alpha then common.say("alpha    %s/alpha/<object>/", options.out) end
   report.masks = options.out
 
   if options.overlay then
     local overlay_bar = common.progress("writing overlay", video.frame_count, { quiet = quiet })
-    session:export_overlay(options.overlay, { on_progress = function(d, t)
+    session:export_overlay(options.overlay, { video = output, on_progress = function(d, t)
       overlay_bar:update(d, t)
     end })
     overlay_bar:finish()
@@ -196,6 +216,7 @@ function M.run(args)
   end
   if not quiet then common.note("done in %s", common.format_duration(report.seconds)) end
   session:close()
+  if output ~= video then output:close() end
   video:close()
   return 0
 end
