@@ -98,56 +98,19 @@ function api.new(options)
   self.epoch = 1
   self.versions = {}         -- frame -> epoch of its last change (0-based frames)
   for f = 0, self.frame_count - 1 do self.versions[f] = 1 end
-  self.propagated_from = {}  -- frames propagated from (the engine's pass ends)
   self.labels = ffi.new("uint8_t[?]", self.width * self.height)
   self.runs = ffi.new("uint8_t[?]", self.width * self.height * 5)
   return self
 end
 
--- A C function of the library by name, nil when this build lacks it.
-function App:c_function(name)
-  local okc, fn = pcall(function() return self.mivos.C[name] end)
-  return okc and fn or nil
-end
+function App:object_ids() return self.session:object_ids() end
 
--- Object ids: stable ones (mv_session_object_ids) when the library has them.
-function App:object_ids()
-  local info = self.session:info()
-  local list_ids = self:c_function("mv_session_object_ids")
-  local ids = {}
-  if list_ids then
-    local buffer, count = ffi.new("int[?]", 256), ffi.new("int[1]")
-    lib.check(list_ids(self.session:handle(), buffer, 256, count))
-    for i = 0, count[0] - 1 do ids[#ids + 1] = buffer[i] end
-  else
-    for k = 1, info.objects do ids[k] = k end
-  end
-  return ids
-end
-
--- Frames in the propagation memory (the timeline marks them), when the
--- library can list them; else the frames this server propagated from.
+-- Frames in the propagation memory (the timeline marks them).
 function App:memory_frames()
-  local list = self:c_function("mv_session_memory_frames")
   local frames = {}
-  if list then
-    local buffer, count = ffi.new("int[?]", self.frame_count), ffi.new("int[1]")
-    lib.check(list(self.session:handle(), buffer, nil, self.frame_count, count))
-    for i = 0, math.min(count[0], self.frame_count) - 1 do frames[#frames + 1] = buffer[i] end
-  else
-    for f in pairs(self.propagated_from) do frames[#frames + 1] = f end
-  end
+  for i, entry in ipairs(self.session:memory_frames()) do frames[i] = entry.frame end
   table.sort(frames)
   return frames
-end
-
--- The step API (mv_session_propagation_begin/step/end), when the library has it.
-function App:has_steps()
-  return self:c_function("mv_session_propagation_begin") ~= nil
-end
-
-function App:has_box()
-  return self:c_function("mv_session_box") ~= nil
 end
 
 function App:state()
@@ -163,8 +126,7 @@ function App:state()
     modules = { interaction = info.interaction, propagation = info.propagation,
                 fusion = info.fusion },
     versions = json.array(versions), epoch = self.epoch,
-    memory = json.array(self:memory_frames()), job = job, box = self:has_box(),
-    directions = self:has_steps(),
+    memory = json.array(self:memory_frames()), job = job,
     workspace = self.workspace, exports = export.KINDS, recovered = self.recovered or "",
   }
 end
@@ -291,18 +253,18 @@ function App:apply_round(body)
 end
 
 function App:apply_box(body)
-  if not self:has_box() then
-    fail(501, "this build has no box prompt (mv_session_box)")
-  end
-  local frame, object = self:frame_arg(body.frame), self:object_arg(body.object or 1)
+  local frame, object = self:frame_arg(body.frame), self:object_arg(body.object)
   local box = body.box
   if type(box) ~= "table" or #box ~= 4 then fail(400, "\"box\" must be [x0, y0, x1, y1]") end
   local b = {}
-  for i = 1, 4 do b[i] = want_int(box[i], "box coordinate " .. i, 0,
-                                  (i % 2 == 1 and self.width or self.height) - 1) end
-  if b[1] > b[3] or b[2] > b[4] then fail(400, "box [%d, %d, %d, %d] is empty", b[1], b[2], b[3], b[4]) end
-  session_call(self:c_function("mv_session_box"), self.session:handle(), frame, object, b[1],
-               b[2], b[3], b[4])
+  for i = 1, 4 do
+    b[i] = want_int(box[i], "box coordinate " .. i, 0,
+                    (i % 2 == 1 and self.width or self.height) - 1)
+  end
+  if b[1] > b[3] or b[2] > b[4] then
+    fail(400, "box [%d, %d, %d, %d] is empty", b[1], b[2], b[3], b[4])
+  end
+  self.session:box(frame, object, b)
   self:changed({ frame })
   return ok({ frame = frame })
 end
@@ -376,9 +338,6 @@ routes["POST /api/propagate"] = function(self, request)
   local direction = body.direction or "both"
   if not DIRECTIONS[direction] then
     fail(400, "\"direction\" must be both, forward or backward, got %s", json.encode(direction))
-  end
-  if direction ~= "both" and not self:has_steps() then
-    fail(501, "propagating one way needs the step API (mv_session_propagation_begin)")
   end
   return self:start_job({ kind = "propagation", frame = frame, direction = direction })
 end
@@ -462,25 +421,15 @@ end
 
 -- ---- jobs --------------------------------------------------------------------------
 
--- The frame the engine is working on when `done` of its frames are done:
--- it propagates forward to the next frame propagated from before, then
--- backward to the previous one (core/session/engine.c).
-function App:pass_frame(from, done)
-  local front = self.frame_count
-  for f in pairs(self.propagated_from) do
-    if f > from and f < front then front = f end
-  end
-  local forward = front - from - 1
-  if done <= forward then return from + done end
-  return from - (done - forward)
-end
+local DIRECTION_CODES = { forward = lib.C.MV_FORWARD, backward = lib.C.MV_BACKWARD,
+                          both = lib.C.MV_BOTH }
 
-local DIRECTION_CODES = { forward = 1, backward = 2, both = 3 }  -- MV_FORWARD, ...
-
--- The step API: one frame per step, requests served in between, so the
--- page reads each frame's mask as soon as it is done and stop is honoured
--- after the current frame.
-function App:run_steps(job)
+-- Propagation through the step API, one frame per step with requests served
+-- in between: the page reads each frame's mask as soon as it is done, and
+-- stop ends the run after the current frame. (session:propagation's
+-- iterator steps the same way but gives neither the progress total nor an
+-- explicit end.)
+function App:run_propagation(job)
   local C = self.mivos.C
   local request = ffi.new("mv_propagation_request")
   request.frame, request.direction = job.frame, DIRECTION_CODES[job.direction or "both"]
@@ -506,23 +455,6 @@ function App:run_steps(job)
   ffi.gc(run, nil)
   lib.check(C.mv_session_propagation_end(run))
   return { completed = not job.stop, frames = job.done }
-end
-
-function App:run_propagation(job)
-  if self:has_steps() then return self:run_steps(job) end
-  local session = self.session
-  local completed = session:propagate(job.frame, { on_progress = function(done, total)
-    job.done, job.total = done, total
-    local frame = self:pass_frame(job.frame, done)
-    self.epoch = self.epoch + 1
-    self.versions[frame] = self.epoch
-    self:event("progress", { job = job.kind, frame = frame, version = self.epoch, done = done,
-                             total = total })
-    self.server:poll(0)
-    return job.stop == true
-  end })
-  self.propagated_from[job.frame] = true
-  return { completed = completed, frames = job.done }
 end
 
 function App:run_export(job)

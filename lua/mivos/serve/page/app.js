@@ -332,10 +332,9 @@ function updateButtons() {
     if (el.id === 'stop') el.disabled = !running;
     else if (!el.closest('#objects')) el.disabled = running;
   }
-  $('direction').disabled = running || !page.state.directions;
+  $('direction').disabled = running;
   $('tools').querySelectorAll('button').forEach((b) => {
     b.classList.toggle('active', b.dataset.tool === page.tool);
-    if (b.dataset.tool === 'box') b.disabled = running || !page.state.box;
   });
 }
 
