@@ -559,6 +559,73 @@ typedef enum mv_module_kind {
 } mv_module_kind;
 const char *mv_builtin_module(mv_module_kind kind, int index, int *needs_weights);
 
+/* ---- workspaces: interaction log, masks on disk, resume, snapshots -------- */
+
+/* A workspace is a folder that keeps a session's work as it happens:
+ *   manifest.json   the video's identity (path, coded and working size,
+ *                   frame count, CRC-32 of three frames), the modules and
+ *                   options the session was opened with;
+ *   log.json        every interaction, edit and propagation, appended and
+ *                   flushed to disk (fdatasync) before the call returns; the
+ *                   file is always a rounds file (`mivos segment --rounds`);
+ *   inputs/         the mask images the log refers to (set_labels, maps);
+ *   masks/00000.png the label map of every frame (palette PNG), rewritten
+ *                   atomically when an operation changes it;
+ *   snapshot.mvs    (mv_session_snapshot) the whole session state.
+ * Attaching an existing workspace to a fresh session loads the snapshot (if
+ * any, and if it matches the log) and replays the log entries after it, so
+ * the session ends exactly as the one that wrote them (bit for bit). */
+typedef struct mv_workspace_report {
+  int created;              /* 1: the folder was new (manifest and log written) */
+  int entries;              /* entries in the log */
+  int replayed;             /* of them replayed by running the operation again */
+  int from_snapshot;        /* of them restored from snapshot.mvs (0: none used) */
+  int interrupted_frame;    /* a propagation from this frame never returned (the
+                               process died); it is not in the log. -1: none */
+  int dropped_bytes;        /* an incomplete last log line (a write cut short by a
+                               crash) that was dropped; 0: none */
+  char message[512];        /* one line saying what was recovered */
+} mv_workspace_report;
+
+/* Attaches the folder `dir` to a session that has done nothing yet
+ * (MV_E_STATE otherwise): a missing or empty folder becomes a new workspace;
+ * an existing one must be for the same video (MV_E_MISMATCH naming what
+ * differs) and modules, and its log and snapshot must read back
+ * (MV_E_FORMAT naming the file, line and column). Every entry is read and
+ * checked before the first is replayed; on any failure no file is changed
+ * (a failure during the replay itself, e.g. a device error, leaves the
+ * session part-way: close it). report may be NULL. */
+mv_status mv_session_attach(mv_session *session, const char *dir, mv_workspace_report *report);
+/* Stops logging (the folder stays as it is). MV_OK when none is attached. */
+mv_status mv_session_detach(mv_session *session);
+/* Writes DIR/snapshot.mvs of the attached workspace (MV_E_STATE if none). */
+mv_status mv_session_snapshot(mv_session *session);
+/* A snapshot anywhere: the engine's probabilities of every frame, the
+ * interacted frames with their memory keys / values and masks, the pending
+ * maps and undo history; versioned, with a CRC-32, written atomically. */
+mv_status mv_session_save_snapshot(mv_session *session, const char *path);
+/* Replaces the session's state by a snapshot of a session on the same video
+ * size and modules. The whole file is checked first (truncated, corrupt,
+ * wrong version or another video size: MV_E_FORMAT / MV_E_MISMATCH naming
+ * the file), so a failure changes nothing. Not allowed while a workspace is
+ * attached (its log would no longer describe the session). */
+mv_status mv_session_load_snapshot(mv_session *session, const char *path);
+
+/* A workspace's manifest, to open a session like the one that made it. */
+typedef struct mv_workspace_manifest {
+  char video[1024];                 /* the path as given when it was created */
+  int frame_count, width, height;   /* working size */
+  int source_width, source_height;  /* coded size */
+  uint32_t frames_hash;             /* CRC-32 of frames 0, middle and last (working size) */
+  int objects;                      /* objects the session was opened with */
+  int memory_every;
+  char interaction[32], propagation[32], fusion[32];
+  char weights[1024];               /* "" = none */
+} mv_workspace_manifest;
+/* MV_E_IO when DIR/manifest.json does not exist, MV_E_FORMAT when it is not
+ * a mivos workspace manifest. */
+mv_status mv_workspace_read_manifest(const char *dir, mv_workspace_manifest *out);
+
 /* ---- evaluation (core/metrics.c, core/robot.c) ---- */
 
 /* J (region similarity) and F (contour accuracy) as the DAVIS tools compute

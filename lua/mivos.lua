@@ -42,6 +42,9 @@
 --            reset_object, add_object, delete_object, object_ids,
 --            set_interaction, info, save_masks, export_overlay, evaluate,
 --            close
+--   mivos.workspace(video, dir [, options]) -> Session, report (resumes a
+--            workspace folder); Session: attach, detach, snapshot,
+--            save_snapshot, load_snapshot; mivos.read_manifest(dir)
 --   mivos.builtin_modules(kind) ("interaction", "propagation", "fusion")
 --   mivos.register_backend(name, fn) / unregister_backend(name) / backends()
 --   mivos.devices(), select_device(spec), current_device(), self_check()
@@ -77,6 +80,7 @@ export("mivos.io", { "VideoClass", "open_video", "palette", "mask_size", "read_l
 export("mivos.backends", { "builtin_modules", "register_backend", "unregister_backend",
                            "backends" })
 export("mivos.session", { "SessionClass", "session", "region", "points" })
+export("mivos.workspace", { "workspace", "read_manifest" })
 export("mivos.metrics", { "boundary_tolerance", "jaccard", "boundary_f", "evaluate_frame",
                           "evaluate_sequence", "robot_interact", "robot_next_frame" })
 

@@ -628,3 +628,132 @@ mv_status mv_engine_labels(const mv_engine *e, int frame, uint8_t *out) {
   free(prob);
   return MV_OK;
 }
+
+/* ---- snapshots (session/snapshot.c) ---- */
+
+int mv_engine_memory_every(const mv_engine *e) { return e->config.memory_every; }
+
+static mv_status put_tensor(mv_snapshot_writer *w, const mv_tensor *t) {
+  int32_t dims[4] = {t->n, t->c, t->h, t->w};
+  float *host = malloc(mv_tensor_numel(t) * sizeof *host);
+  if (!host) return mv_fail(MV_E_MEMORY, "snapshot: out of memory for a memory key");
+  mv_status s = mv_tensor_download(t, host);
+  if (s == MV_OK) {
+    mv_snapshot_put(w, dims, sizeof dims);
+    mv_snapshot_put(w, host, mv_tensor_numel(t) * sizeof *host);
+  }
+  free(host);
+  return s;
+}
+
+mv_status mv_engine_export(const mv_engine *e, mv_snapshot_writer *w) {
+  int32_t head[4] = {e->config.frames, e->config.objects, e->padded_h, e->padded_w};
+  mv_snapshot_put(w, head, sizeof head);
+  mv_snapshot_put(w, e->interacted, (size_t)e->config.frames);
+  mv_snapshot_put_i32(w, e->certain_count);
+  for (int i = 0; i < e->certain_count; i++) {
+    mv_snapshot_put_i32(w, e->certain_frames[i]);
+    mv_snapshot_put_i32(w, e->certain_interacted[i]);
+    mv_snapshot_put(w, e->certain_masks[i], frame_floats(e) * sizeof(float));
+    MV_TRY(put_tensor(w, &e->certain_keys[i]));
+    MV_TRY(put_tensor(w, &e->certain_values[i]));
+  }
+  float *scratch = malloc(frame_floats(e) * sizeof *scratch);
+  if (!scratch) return mv_fail(MV_E_MEMORY, "snapshot: out of memory");
+  mv_prob_store_export(&e->prob, w, scratch);
+  free(scratch);
+  return MV_OK;
+}
+
+/* A memory key or value of an interacted frame: k x C x h x w with the
+ * engine's k, uploaded to the device. */
+static mv_status get_tensor(mv_snapshot_reader *r, int objects, mv_tensor *out) {
+  int32_t dims[4];
+  MV_TRY(mv_snapshot_get(r, dims, sizeof dims, "memory tensor shape"));
+  if (dims[0] != objects || dims[1] < 1 || dims[1] > 4096 || dims[2] < 1 || dims[2] > 65536 ||
+      dims[3] < 1 || dims[3] > 65536)
+    return mv_fail(MV_E_FORMAT, "%s: memory tensor of shape %dx%dx%dx%d, expected %d objects",
+                   r->path, dims[0], dims[1], dims[2], dims[3], objects);
+  size_t count = (size_t)dims[0] * dims[1] * dims[2] * dims[3];
+  if (count * sizeof(float) > r->size - r->pos)
+    return mv_fail(MV_E_FORMAT, "%s: truncated snapshot: memory tensor missing", r->path);
+  float *host = malloc(count * sizeof *host);
+  if (!host) return mv_fail(MV_E_MEMORY, "snapshot: out of memory for a memory tensor");
+  mv_status s = mv_snapshot_get(r, host, count * sizeof *host, "memory tensor");
+  if (s == MV_OK) s = mv_tensor_new(out, dims[0], dims[1], dims[2], dims[3]);
+  if (s == MV_OK) s = mv_tensor_upload(out, host);
+  free(host);
+  return s;
+}
+
+mv_status mv_engine_import(mv_engine *e, mv_snapshot_reader *r) {
+  int32_t head[4], count;
+  MV_TRY(mv_snapshot_get(r, head, sizeof head, "engine header"));
+  if (head[0] != e->config.frames || head[1] < 1 || head[1] > 255 || head[2] != e->padded_h ||
+      head[3] != e->padded_w)
+    return mv_fail(MV_E_MISMATCH,
+                   "%s: snapshot of %d frames at %dx%d (padded), the session has %d frames at "
+                   "%dx%d", r->path, head[0], head[3], head[2], e->config.frames, e->padded_w,
+                   e->padded_h);
+  mv_engine next = *e;   /* the parts replaced; the rest (modules, cache) stays shared */
+  next.config.objects = head[1];
+  next.certain_count = next.certain_capacity = 0;
+  next.certain_keys = next.certain_values = NULL;
+  next.certain_frames = NULL;
+  next.certain_masks = NULL;
+  next.certain_interacted = NULL;
+  next.run = NULL;
+  next.interacted = malloc((size_t)e->config.frames);
+  mv_status s = next.interacted ? MV_OK : mv_fail(MV_E_MEMORY, "snapshot: out of memory");
+  if (s == MV_OK) s = mv_snapshot_get(r, next.interacted, (size_t)e->config.frames, "interacted frames");
+  if (s == MV_OK) s = mv_snapshot_get_range(r, 0, 1 << 20, &count, "memory entries");
+  for (int i = 0; i < count && s == MV_OK; i++) {
+    int32_t frame, interacted = 0;
+    s = grow_certain(&next);
+    if (s == MV_OK) s = mv_snapshot_get_range(r, 0, e->config.frames - 1, &frame, "memory frame");
+    if (s == MV_OK) s = mv_snapshot_get_range(r, 0, 1, &interacted, "memory entry flag");
+    float *mask = s == MV_OK ? malloc(frame_floats(&next) * sizeof *mask) : NULL;
+    if (s == MV_OK && !mask) s = mv_fail(MV_E_MEMORY, "snapshot: out of memory");
+    if (s == MV_OK) s = mv_snapshot_get(r, mask, frame_floats(&next) * sizeof *mask, "memory mask");
+    mv_tensor key = {0}, value = {0};
+    if (s == MV_OK) s = get_tensor(r, head[1], &key);
+    if (s == MV_OK) s = get_tensor(r, head[1], &value);
+    if (s == MV_OK) {
+      next.certain_frames[i] = frame;
+      next.certain_interacted[i] = (unsigned char)interacted;
+      next.certain_masks[i] = mask;
+      next.certain_keys[i] = key;
+      next.certain_values[i] = value;
+      next.certain_count = i + 1;
+    } else {
+      free(mask);
+      mv_tensor_free(&key);
+      mv_tensor_free(&value);
+    }
+  }
+  float *scratch = malloc(frame_floats(&next) * sizeof *scratch);
+  if (s == MV_OK && !scratch) s = mv_fail(MV_E_MEMORY, "snapshot: out of memory");
+  if (s == MV_OK)
+    s = mv_prob_store_init(&next.prob, e->config.frames, head[1] + 1, plane_floats(e),
+                           e->config.host_bytes);
+  else
+    next.prob.data = NULL;
+  if (s == MV_OK) s = mv_prob_store_import(&next.prob, r, scratch);
+  free(scratch);
+  /* Free whichever state is dropped: the old one on success, else the new. */
+  mv_engine *drop = s == MV_OK ? e : &next;
+  for (int i = 0; i < drop->certain_count; i++) {
+    mv_tensor_free(&drop->certain_keys[i]);
+    mv_tensor_free(&drop->certain_values[i]);
+    free(drop->certain_masks[i]);
+  }
+  free(drop->certain_keys);
+  free(drop->certain_values);
+  free(drop->certain_frames);
+  free(drop->certain_masks);
+  free(drop->certain_interacted);
+  free(drop->interacted);
+  mv_prob_store_free(&drop->prob);
+  if (s == MV_OK) *e = next;
+  return s;
+}

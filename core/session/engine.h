@@ -104,4 +104,14 @@ void mv_engine_memory_use(const mv_engine *engine, mv_engine_memory *out);
  * interacted frames is recomputed. source[0] is ignored. */
 mv_status mv_engine_remap_objects(mv_engine *engine, int new_objects, const int *source);
 
+/* ---- snapshots (session/snapshot.c) ---- */
+#include "session/snapshot.h"
+int mv_engine_memory_every(const mv_engine *engine);
+/* The state a resume needs: objects, interacted frames, the interacted
+ * frames' memory (keys, values from the device, and their masks), the
+ * probabilities of every frame. The query cache is not saved (recomputed). */
+mv_status mv_engine_export(const mv_engine *engine, mv_snapshot_writer *w);
+/* Reads all of it before replacing anything (on failure nothing changes). */
+mv_status mv_engine_import(mv_engine *engine, mv_snapshot_reader *r);
+
 #endif

@@ -120,3 +120,26 @@ size_t mv_prob_store_bytes(const mv_prob_store *s) {
     if (s->data[t]) total += frame_bytes(s);
   return total;
 }
+
+/* ---- snapshots (session/snapshot.c) ---- */
+
+void mv_prob_store_export(const mv_prob_store *s, mv_snapshot_writer *w, float *scratch) {
+  for (int t = 0; t < s->frames; t++) {
+    mv_snapshot_put_i32(w, s->data[t] != NULL);
+    if (!s->data[t]) continue;
+    mv_prob_store_read(s, t, scratch);
+    mv_snapshot_put(w, scratch, (size_t)s->channels * s->plane * sizeof(float));
+  }
+}
+
+mv_status mv_prob_store_import(mv_prob_store *s, mv_snapshot_reader *r, float *scratch) {
+  for (int t = 0; t < s->frames; t++) {
+    int32_t present;
+    MV_TRY(mv_snapshot_get_range(r, 0, 1, &present, "probability flag"));
+    if (!present) continue;
+    MV_TRY(mv_snapshot_get(r, scratch, (size_t)s->channels * s->plane * sizeof(float),
+                           "probabilities"));
+    MV_TRY(mv_prob_store_write(s, t, scratch));
+  }
+  return MV_OK;
+}

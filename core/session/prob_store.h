@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "mivos.h"
+#include "session/snapshot.h"
 
 typedef struct mv_prob_store {
   int frames;
@@ -34,5 +35,11 @@ size_t mv_prob_store_bytes(const mv_prob_store *store);
 /* The same remapping on one frame's planes (used for stored masks too). */
 void mv_prob_remap_planes(const float *in, int channels, size_t plane, int new_channels,
                           const int *source, float *out);
+
+/* Snapshots: every frame's presence and probabilities (as floats, so a
+ * store read back at another precision gets the same values). scratch:
+ * channels x plane floats. Import fills an empty store of the same size. */
+void mv_prob_store_export(const mv_prob_store *store, mv_snapshot_writer *w, float *scratch);
+mv_status mv_prob_store_import(mv_prob_store *store, mv_snapshot_reader *r, float *scratch);
 
 #endif

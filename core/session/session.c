@@ -16,6 +16,8 @@
 #include "nets/preprocess.h"
 #include "session/builtin_modules.h"
 #include "session/engine.h"
+#include "session/session_internal.h"
+#include "session/workspace.h"
 
 enum { UNDO_DEPTH = 32, CLICK_RADIUS = 5, NAME_CAPACITY = 32 };
 
@@ -40,22 +42,36 @@ struct mv_session {
   uint8_t channel[256];  /* channel[id]: engine channel of an object id, 0 = none */
   int max_id;            /* highest id ever used (the next object gets max_id + 1) */
   mv_propagation_run *open_run;  /* the run the engine has open, if any */
+  char *weights;         /* the weights folder (for a workspace manifest) */
+  mv_workspace *workspace; /* logs every operation when attached */
 };
 
 struct mv_propagation_run {
   mv_session *session;
   mv_engine_run *run;    /* NULL once ended by the session */
   int frame;
+  mv_propagation_request request;  /* for the workspace log */
+  int steps, finished;
 };
 
+/* The run as a workspace log entry: its request and, when it stopped
+ * early, the frames it did. */
+static mv_status log_run(const mv_propagation_run *run) {
+  const mv_propagation_request *r = &run->request;
+  return mv_workspace_record(run->session, &(mv_log_entry){.kind = MV_LOG_PROPAGATE, .frame = run->frame, .direction = r->direction, .to = r->to, .limit = r->count, .frames = run->finished ? -1 : run->steps});
+}
+
 /* Ends the open propagation run, if any (a new propagation, a memory or an
- * object change, closing): its frames done keep their results; its handle
- * then reports MV_E_STATE until mv_session_propagation_end frees it. */
-static void end_open_run(mv_session *s) {
-  if (!s->open_run) return;
+ * object change, closing; with a workspace any logged operation): its frames
+ * done keep their results; its handle then reports MV_E_STATE until
+ * mv_session_propagation_end frees it. */
+static mv_status end_open_run(mv_session *s) {
+  if (!s->open_run) return MV_OK;
+  mv_status st = log_run(s->open_run);
   mv_engine_end(s->open_run->run);
   s->open_run->run = NULL;
   s->open_run = NULL;
+  return st;
 }
 
 void mv_session_options_default(mv_session_options *o) {
@@ -153,7 +169,8 @@ mv_status mv_session_open(mv_video *video, const mv_session_options *options, mv
   s->pending = calloc((size_t)s->frames, sizeof *s->pending);
   s->undo = calloc((size_t)s->frames, sizeof *s->undo);
   s->rgb = malloc((size_t)s->width * s->height * 3);
-  mv_status st = s->pending && s->undo && s->rgb ? MV_OK
+  s->weights = o.weights ? strdup(o.weights) : NULL;
+  mv_status st = s->pending && s->undo && s->rgb && (s->weights || !o.weights) ? MV_OK
                                                  : mv_fail(MV_E_MEMORY, "mv_session_open: out of memory");
   mv_propagator propagator = {0};
   mv_fuser fuser = {0};
@@ -191,13 +208,15 @@ static void clear_undo(undo_stack *u) {
 
 void mv_session_close(mv_session *s) {
   if (!s) return;
-  end_open_run(s);
+  end_open_run(s);   /* logs the open run; a failure cannot be reported here */
   mv_engine_free(s->engine);
   for (int t = 0; s->pending && t < s->frames; t++) free(s->pending[t]);
   for (int t = 0; s->undo && t < s->frames; t++) clear_undo(&s->undo[t]);
   free(s->pending);
   free(s->undo);
   free(s->rgb);
+  free(s->weights);
+  mv_workspace_free(s->workspace);
   mv_networks_free(&s->nets);
   free(s);
 }
@@ -376,8 +395,9 @@ static mv_status interact(mv_session *s, const char *fn, const char *backend, in
 mv_status mv_session_interact_maps(mv_session *s, int frame, int object, const uint8_t *positive,
                                    const uint8_t *negative, const mv_region *region) {
   MV_CHECK_ARG(s, "mv_session_interact_maps: session is NULL");
-  return interact(s, "mv_session_interact_maps", s->interaction, frame, object, positive,
-                  negative, NULL, 0, region);
+  MV_TRY(interact(s, "mv_session_interact_maps", s->interaction, frame, object, positive,
+                  negative, NULL, 0, region));
+  return mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_MAPS, .frame = frame, .object = object, .positive_map = positive, .negative_map = negative, .region = region});
 }
 
 mv_status mv_session_scribble(mv_session *s, int frame, int object, const mv_stroke *strokes,
@@ -400,6 +420,7 @@ mv_status mv_session_scribble(mv_session *s, int frame, int object, const mv_str
     st = interact(s, "mv_session_scribble", s->interaction, frame, object, maps, maps + n, NULL,
                   0, region);
   free(maps);
+  if (st == MV_OK) st = mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_SCRIBBLE, .frame = frame, .object = object, .strokes = strokes, .stroke_count = count, .region = region});
   return st;
 }
 
@@ -416,6 +437,7 @@ mv_status mv_session_click(mv_session *s, int frame, int object, float x, float 
   mv_status st = interact(s, "mv_session_click", s->interaction, frame, object,
                           positive ? map : NULL, positive ? NULL : map, NULL, 1, region);
   free(map);
+  if (st == MV_OK) st = mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_CLICK, .frame = frame, .object = object, .x = x, .y = y, .positive = positive, .region = region});
   return st;
 }
 
@@ -435,6 +457,7 @@ mv_status mv_session_draw(mv_session *s, int frame, int object, const float *xy,
     st = interact(s, "mv_session_draw", "freehand", frame, object, erase ? NULL : map,
                   erase ? map : NULL, NULL, 0, NULL);
   free(map);
+  if (st == MV_OK) st = mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_DRAW, .frame = frame, .object = object, .xy = xy, .count = count, .brush = brush_radius, .erase = erase});
   return st;
 }
 
@@ -455,7 +478,7 @@ mv_status mv_session_set_labels(mv_session *s, int frame, const uint8_t *labels)
   if (!copy) return mv_fail(MV_E_MEMORY, "mv_session_set_labels: out of memory");
   memcpy(copy, labels, n);
   set_pending(s, frame, copy);
-  return MV_OK;
+  return mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_LABELS, .frame = frame, .labels = labels});
 }
 
 /* ---- propagation in steps ------------------------------------------------------ */
@@ -491,7 +514,7 @@ mv_status mv_session_propagation_begin(mv_session *s, const mv_propagation_reque
   *out = NULL;
   MV_CHECK_ARG(s, "%s: session is NULL", fn);
   MV_TRY(check_request(s, fn, req));
-  end_open_run(s);
+  MV_TRY(end_open_run(s));
   int frame = req->frame, k = mv_engine_objects(s->engine);
   size_t n = (size_t)s->width * s->height;
   uint8_t *labels = NULL;
@@ -499,6 +522,7 @@ mv_status mv_session_propagation_begin(mv_session *s, const mv_propagation_reque
   float *mask = calloc((size_t)(k + 1) * n, sizeof *mask);
   mv_propagation_run *run = calloc(1, sizeof *run);
   mv_status st = mask && run ? MV_OK : mv_fail(MV_E_MEMORY, "%s: out of memory", fn);
+  if (st == MV_OK) st = mv_workspace_propagation_started(s, frame);
   for (size_t i = 0; i < n && st == MV_OK; i++) mask[(size_t)s->channel[labels[i]] * n + i] = 1.0f;
   /* A frame with a pending map was edited: its entry is interacted memory. */
   if (st == MV_OK)
@@ -510,6 +534,7 @@ mv_status mv_session_propagation_begin(mv_session *s, const mv_propagation_reque
     set_pending(s, frame, NULL);
     run->session = s;
     run->frame = frame;
+    run->request = *req;
     s->open_run = run;
     *out = run;
   } else {
@@ -530,7 +555,12 @@ mv_status mv_session_propagation_step(mv_propagation_run *run, int *frame, int *
                    "mv_session_propagation_step: the propagation from frame %d was ended by a "
                    "later propagation, a memory or object change, or closing the session",
                    run->frame);
-  return mv_engine_step(run->run, frame, done);
+  mv_status st = mv_engine_step(run->run, frame, done);
+  if (st == MV_OK && *frame >= 0) run->steps++;
+  if (st == MV_OK && *done) run->finished = 1;
+  /* the frame's mask goes to the workspace as soon as it is propagated */
+  if (st == MV_OK && *frame >= 0) st = mv_workspace_frame_done(run->session, *frame);
+  return st;
 }
 
 mv_status mv_session_propagation_progress(const mv_propagation_run *run, int *done, int *total) {
@@ -542,12 +572,14 @@ mv_status mv_session_propagation_progress(const mv_propagation_run *run, int *do
 
 mv_status mv_session_propagation_end(mv_propagation_run *run) {
   if (!run) return MV_OK;
+  mv_status st = MV_OK;
   if (run->run) {
+    st = log_run(run);
     mv_engine_end(run->run);
     run->session->open_run = NULL;
   }
   free(run);
-  return MV_OK;
+  return st;
 }
 
 mv_status mv_session_propagate_request(mv_session *s, const mv_propagation_request *req,
@@ -562,8 +594,8 @@ mv_status mv_session_propagate_request(mv_session *s, const mv_propagation_reque
     mv_session_propagation_progress(run, &count, &total);
     if (progress && progress(user, frame, count, total)) break;
   }
-  mv_session_propagation_end(run);
-  return st;
+  mv_status ended = mv_session_propagation_end(run);
+  return st != MV_OK ? st : ended;
 }
 
 typedef struct progress_bridge {
@@ -592,7 +624,7 @@ mv_status mv_session_undo(mv_session *s, int frame) {
   if (!u->count) return mv_fail(MV_E_STATE, "mv_session_undo: frame %d has nothing to undo", frame);
   free(s->pending[frame]);
   s->pending[frame] = u->entries[--u->count];
-  return MV_OK;
+  return mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_UNDO, .frame = frame});
 }
 
 mv_status mv_session_reset_frame(mv_session *s, int frame) {
@@ -601,7 +633,7 @@ mv_status mv_session_reset_frame(mv_session *s, int frame) {
   uint8_t *empty = calloc((size_t)s->width * s->height, 1);
   if (!empty) return mv_fail(MV_E_MEMORY, "mv_session_reset_frame: out of memory");
   set_pending(s, frame, empty);
-  return MV_OK;
+  return mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_RESET_FRAME, .frame = frame});
 }
 
 /* Applies map (old id -> new id, 0 = removed) to every pending map and undo
@@ -622,7 +654,7 @@ static void relabel_maps(mv_session *s, const uint8_t *map) {
 /* Changes the engine's channels (source: new channel -> old channel, 0 =
  * new) and removes object `removed` (0: none) from the label maps. */
 static mv_status remap(mv_session *s, int new_objects, const int *source, int removed) {
-  end_open_run(s);
+  MV_TRY(end_open_run(s));
   MV_TRY(mv_engine_remap_objects(s->engine, new_objects, source));
   if (removed) {
     uint8_t map[256];
@@ -638,7 +670,8 @@ mv_status mv_session_reset_object(mv_session *s, int object) {
   int k = mv_engine_objects(s->engine), source[256];
   for (int j = 0; j <= k; j++) source[j] = j;
   source[s->channel[object]] = 0;
-  return remap(s, k, source, object);
+  MV_TRY(remap(s, k, source, object));
+  return mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_RESET_OBJECT, .object = object});
 }
 
 mv_status mv_session_add_object(mv_session *s, int *object) {
@@ -654,7 +687,7 @@ mv_status mv_session_add_object(mv_session *s, int *object) {
   s->ids[k + 1] = id;
   s->channel[id] = (uint8_t)(k + 1);
   if (object) *object = id;
-  return MV_OK;
+  return mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_ADD_OBJECT, .object = id});
 }
 
 mv_status mv_session_delete_object(mv_session *s, int object) {
@@ -671,7 +704,7 @@ mv_status mv_session_delete_object(mv_session *s, int object) {
   }
   s->ids[k] = 0;
   s->channel[object] = 0;
-  return MV_OK;
+  return mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_DELETE_OBJECT, .object = object});
 }
 
 mv_status mv_session_object_ids(const mv_session *s, int *ids, int capacity, int *count) {
@@ -710,6 +743,7 @@ mv_status mv_session_box(mv_session *s, int frame, int object, int x0, int y0, i
   if (st == MV_OK) st = interact(s, fn, s->interaction, frame, object, NULL, outside, prior, 0, NULL);
   free(outside);
   free(prior);
+  if (st == MV_OK) st = mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_BOX, .frame = frame, .object = object, .box = {x0, y0, x1, y1}});
   return st;
 }
 
@@ -726,7 +760,7 @@ mv_status mv_session_set_object_mask(mv_session *s, int frame, int object, const
     else if (labels[i] == object) labels[i] = 0;
   }
   set_pending(s, frame, labels);
-  return MV_OK;
+  return mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_OBJECT_MASK, .frame = frame, .object = object, .labels = mask});
 }
 
 /* ---- memory control ------------------------------------------------------------ */
@@ -734,20 +768,21 @@ mv_status mv_session_set_object_mask(mv_session *s, int frame, int object, const
 mv_status mv_session_forget_memory(mv_session *s, int frame) {
   MV_CHECK_ARG(s, "mv_session_forget_memory: session is NULL");
   MV_TRY(check_frame(s, "mv_session_forget_memory", frame));
-  end_open_run(s);
-  return mv_engine_forget(s->engine, frame);
+  MV_TRY(end_open_run(s));
+  MV_TRY(mv_engine_forget(s->engine, frame));
+  return mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_FORGET_MEMORY, .frame = frame});
 }
 
 mv_status mv_session_clear_memory(mv_session *s, int keep_interacted) {
   MV_CHECK_ARG(s, "mv_session_clear_memory: session is NULL");
-  end_open_run(s);
+  MV_TRY(end_open_run(s));
   /* From the end: forgetting moves the later entries down. */
   for (int i = mv_engine_memory_count(s->engine) - 1; i >= 0; i--) {
     int frame, interacted;
     mv_engine_memory_entry(s->engine, i, &frame, &interacted);
     if (!(keep_interacted && interacted)) MV_TRY(mv_engine_forget(s->engine, frame));
   }
-  return MV_OK;
+  return mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_CLEAR_MEMORY, .keep_interacted = keep_interacted});
 }
 
 mv_status mv_session_memory_frames(const mv_session *s, int *frames, int *interacted,
@@ -848,4 +883,93 @@ mv_status mv_session_probabilities_resized(mv_session *s, int frame, int object,
   memcpy(out, resized + (size_t)s->channel[object] * out_n, out_n * sizeof *out);
   free(resized);
   return MV_OK;
+}
+
+/* ---- for workspaces and snapshots (session_internal.h) ---- */
+
+mv_engine *mv_session_engine(mv_session *s) { return s->engine; }
+mv_video *mv_session_video(mv_session *s) { return s->video; }
+const char *mv_session_weights(const mv_session *s) { return s->weights; }
+mv_workspace *mv_session_workspace(const mv_session *s) { return s->workspace; }
+void mv_session_set_workspace(mv_session *s, mv_workspace *w) { s->workspace = w; }
+mv_status mv_session_end_run(mv_session *s) { return end_open_run(s); }
+
+int mv_session_is_fresh(mv_session *s) {
+  for (int t = 0; t < s->frames; t++)
+    if (s->pending[t] || s->undo[t].count) return 0;
+  return mv_engine_interacted_count(s->engine) == 0 && !s->open_run;
+}
+
+static void put_map(mv_snapshot_writer *w, const uint8_t *map, size_t n) {
+  mv_snapshot_put_i32(w, map != NULL);
+  if (map) mv_snapshot_put(w, map, n);
+}
+
+void mv_session_export_edits(const mv_session *s, mv_snapshot_writer *w) {
+  size_t n = (size_t)s->width * s->height;
+  int32_t ids[256];
+  for (int c = 0; c < 256; c++) ids[c] = s->ids[c];
+  mv_snapshot_put(w, ids, sizeof ids);
+  mv_snapshot_put_i32(w, s->max_id);
+  for (int t = 0; t < s->frames; t++) {
+    put_map(w, s->pending[t], n);
+    mv_snapshot_put_i32(w, s->undo[t].count);
+    for (int i = 0; i < s->undo[t].count; i++) put_map(w, s->undo[t].entries[i], n);
+  }
+}
+
+static mv_status get_map(mv_snapshot_reader *r, size_t n, uint8_t **out) {
+  int32_t present;
+  *out = NULL;
+  MV_TRY(mv_snapshot_get_range(r, 0, 1, &present, "label map flag"));
+  if (!present) return MV_OK;
+  if (!(*out = malloc(n))) return mv_fail(MV_E_MEMORY, "snapshot: out of memory");
+  mv_status st = mv_snapshot_get(r, *out, n, "label map");
+  if (st != MV_OK) free(*out), *out = NULL;
+  return st;
+}
+
+mv_status mv_session_import_edits(mv_session *s, mv_snapshot_reader *r) {
+  size_t n = (size_t)s->width * s->height;
+  int32_t ids[256], max_id;
+  MV_TRY(mv_snapshot_get(r, ids, sizeof ids, "object ids"));
+  MV_TRY(mv_snapshot_get_range(r, 1, 255, &max_id, "highest object id"));
+  for (int c = 0; c < 256; c++)
+    if (ids[c] < 0 || ids[c] > max_id)
+      return mv_fail(MV_E_FORMAT, "%s: damaged snapshot: object id %d", r->path, ids[c]);
+  uint8_t **pending = calloc((size_t)s->frames, sizeof *pending);
+  undo_stack *undo = calloc((size_t)s->frames, sizeof *undo);
+  mv_status st = pending && undo ? MV_OK : mv_fail(MV_E_MEMORY, "snapshot: out of memory");
+  for (int t = 0; t < s->frames && st == MV_OK; t++) {
+    int32_t count = 0;
+    st = get_map(r, n, &pending[t]);
+    if (st == MV_OK) st = mv_snapshot_get_range(r, 0, UNDO_DEPTH, &count, "undo depth");
+    for (int i = 0; i < count && st == MV_OK; i++) {
+      st = get_map(r, n, &undo[t].entries[i]);
+      undo[t].count = i + 1;
+    }
+  }
+  for (int t = 0; t < s->frames; t++) {   /* the old maps on success, the new ones on failure */
+    uint8_t **p = st == MV_OK ? s->pending : pending;
+    undo_stack *u = st == MV_OK ? s->undo : undo;
+    if (!p || !u) break;
+    free(p[t]);
+    clear_undo(&u[t]);
+  }
+  if (st == MV_OK) {
+    free(s->pending);
+    free(s->undo);
+    s->pending = pending;
+    s->undo = undo;
+    memset(s->channel, 0, sizeof s->channel);
+    for (int c = 0; c < 256; c++) {
+      s->ids[c] = ids[c];
+      if (c > 0 && ids[c] > 0) s->channel[ids[c]] = (uint8_t)c;
+    }
+    s->max_id = max_id;
+  } else {
+    free(pending);
+    free(undo);
+  }
+  return st;
 }

@@ -341,6 +341,40 @@ typedef enum mv_module_kind {
 } mv_module_kind;
 const char *mv_builtin_module(mv_module_kind kind, int index, int *needs_weights);
 
+/* workspaces */
+typedef struct mv_workspace_report {
+  int created;
+  int entries;
+  int replayed;
+  int from_snapshot;
+  int interrupted_frame;
+  int dropped_bytes;
+  char message[512];
+} mv_workspace_report;
+
+mv_status mv_session_attach(mv_session *session, const char *dir, mv_workspace_report *report);
+
+mv_status mv_session_detach(mv_session *session);
+
+mv_status mv_session_snapshot(mv_session *session);
+
+mv_status mv_session_save_snapshot(mv_session *session, const char *path);
+
+mv_status mv_session_load_snapshot(mv_session *session, const char *path);
+
+typedef struct mv_workspace_manifest {
+  char video[1024];
+  int frame_count, width, height;
+  int source_width, source_height;
+  uint32_t frames_hash;
+  int objects;
+  int memory_every;
+  char interaction[32], propagation[32], fusion[32];
+  char weights[1024];
+} mv_workspace_manifest;
+
+mv_status mv_workspace_read_manifest(const char *dir, mv_workspace_manifest *out);
+
 enum {
   MV_EVAL_MAX_OBJECTS = 254
 };

@@ -30,12 +30,25 @@
 --       "polygon": [[x, y], ...], "erase": false, "brush": 0,
 --       "polygons": [[[x, y], ...], ...],   several polygons (same erase / brush)
 --       "region": [x0, y0, x1, y1], "margin": 0,   local control (scribbles, clicks)
---       "interaction": "graphcut",     backend for this round's scribbles / clicks
---       "propagate": true }            then propagate from the frame
+--       "interaction": "graphcut",     backend for this round's scribbles / clicks / maps
+--       "maps": {"positive": "p.png", "negative": null},  backend input as mask images
+--       "object_mask": "car.png",      nonzero pixels = the round's object (per-object import)
+--       "box": [x0, y0, x1, y1],       box prompt for the round's object
+--       "forget_memory": true,         drop the frame's memory entry
+--       "propagate": true,             then propagate from the frame
+--       "direction": "forward", "to": 40, "count": 10,  ... one way / up to a frame /
+--       "frames": 3 },                 at most count frames; stopped after this many frames
+--     { "clear_memory": true, "keep_interacted": true },  clear the memory (no frame)
+--     { "add_object": 2 },             object rounds (no frame): add (the id it must get,
+--     { "delete_object": 2 },          or true), delete, reset an object
+--     { "reset_object": 1 }
 --   ]
 -- }
--- Within a round the steps run in the order undo, reset, mask, scribbles,
--- clicks, polygon, propagate. Keys starting with "_" and "comment" are ignored.
+-- Within a round the steps run in the order add / delete / reset object,
+-- clear memory, undo, reset, mask, object_mask, box, maps, scribbles, clicks,
+-- polygon, forget memory, propagate.
+-- Keys starting with "_" and "comment" are ignored. A workspace's log.json is
+-- such a file (one operation per round).
 local json = require("mivos.json")
 
 local rounds = {}
@@ -125,8 +138,16 @@ end
 local ROUND_KEYS = {
   frame = true, object = true, undo = true, reset = true, mask = true, scribbles = true,
   clicks = true, polygon = true, polygons = true, erase = true, brush = true, region = true,
-  margin = true, interaction = true, propagate = true,
+  margin = true, interaction = true, propagate = true, frames = true, maps = true,
+  object_mask = true, box = true, add_object = true, delete_object = true, reset_object = true,
+  direction = true, to = true, count = true, forget_memory = true, clear_memory = true,
+  keep_interacted = true,
 }
+
+local function path_arg(v, what, where, base_dir)
+  if type(v) ~= "string" then fail(where, "%s must be a PNG path", what) end
+  return v:sub(1, 1) == "/" and v or (base_dir .. "/" .. v)
+end
 
 function rounds.parse(doc, options)
   options = options or {}
@@ -138,6 +159,7 @@ function rounds.parse(doc, options)
     list = doc
   elseif type(doc) == "table" then
     check_keys(doc, { rounds = true, objects = true, coordinates = true, interaction = true,
+                      _mivos_log = true,
                       thickness = true, video = true, size = true }, source)
     if doc.size ~= nil then
       local size = want_array(doc.size, "\"size\"", source)
@@ -168,10 +190,14 @@ function rounds.parse(doc, options)
     local where = string.format("%s: round %d", source, i)
     if type(r) ~= "table" or json.is_array(r) then fail(where, "must be an object") end
     check_keys(r, ROUND_KEYS, where)
-    if r.frame == nil then fail(where, "no \"frame\" (0-based frame index)") end
+    local object_round = r.add_object ~= nil or r.delete_object ~= nil or r.reset_object ~= nil
+                         or r.clear_memory ~= nil
+    if r.frame == nil and not object_round then
+      fail(where, "no \"frame\" (0-based frame index)")
+    end
     local round = {
       index = i, where = where,
-      frame = want_int(r.frame, "\"frame\"", where),
+      frame = r.frame ~= nil and want_int(r.frame, "\"frame\"", where) or nil,
       object = r.object ~= nil and want_int(r.object, "\"object\"", where, 1) or 1,
       propagate = want_bool(r.propagate, "\"propagate\"", where, false),
       erase = want_bool(r.erase, "\"erase\"", where, false),
@@ -188,9 +214,48 @@ function rounds.parse(doc, options)
       if type(r.interaction) ~= "string" then fail(where, "\"interaction\" must be a name") end
       round.interaction = r.interaction
     end
-    if r.mask ~= nil then
-      if type(r.mask) ~= "string" then fail(where, "\"mask\" must be a PNG path") end
-      round.mask = r.mask:sub(1, 1) == "/" and r.mask or (base_dir .. "/" .. r.mask)
+    if r.mask ~= nil then round.mask = path_arg(r.mask, "\"mask\"", where, base_dir) end
+    if r.object_mask ~= nil then
+      round.object_mask = path_arg(r.object_mask, "\"object_mask\"", where, base_dir)
+    end
+    if r.maps ~= nil then
+      if type(r.maps) ~= "table" or json.is_array(r.maps) then
+        fail(where, "\"maps\" must be {\"positive\": PNG or null, \"negative\": PNG or null}")
+      end
+      check_keys(r.maps, { positive = true, negative = true }, where .. ": maps")
+      round.maps = {}
+      for _, key in ipairs({ "positive", "negative" }) do
+        if r.maps[key] ~= nil and r.maps[key] ~= json.null then
+          round.maps[key] = path_arg(r.maps[key], "maps " .. key, where, base_dir)
+        end
+      end
+    end
+    if r.box ~= nil then
+      local box = want_array(r.box, "\"box\"", where)
+      if #box ~= 4 then fail(where, "\"box\" must be [x0, y0, x1, y1]") end
+      round.prompt_box = { want_number(box[1], "box x0", where), want_number(box[2], "box y0", where),
+                           want_number(box[3], "box x1", where), want_number(box[4], "box y1", where) }
+    end
+    if r.frames ~= nil then round.frames = want_int(r.frames, "\"frames\"", where, 0) end
+    if r.direction ~= nil then
+      if r.direction ~= "forward" and r.direction ~= "backward" and r.direction ~= "both" then
+        fail(where, "\"direction\" must be \"forward\", \"backward\" or \"both\"")
+      end
+      round.direction = r.direction
+    end
+    if r.to ~= nil then round.to = want_int(r.to, "\"to\"", where, 0) end
+    if r.count ~= nil then round.count = want_int(r.count, "\"count\"", where, 1) end
+    round.forget_memory = want_bool(r.forget_memory, "\"forget_memory\"", where, false)
+    round.clear_memory = want_bool(r.clear_memory, "\"clear_memory\"", where, false)
+    round.keep_interacted = want_bool(r.keep_interacted, "\"keep_interacted\"", where, false)
+    if r.add_object ~= nil then
+      round.add_object = r.add_object == true or want_int(r.add_object, "\"add_object\"", where, 1)
+    end
+    if r.delete_object ~= nil then
+      round.delete_object = want_int(r.delete_object, "\"delete_object\"", where, 1)
+    end
+    if r.reset_object ~= nil then
+      round.reset_object = want_int(r.reset_object, "\"reset_object\"", where, 1)
     end
     if r.scribbles ~= nil then
       round.scribbles = {}
@@ -239,7 +304,8 @@ function rounds.parse(doc, options)
                        want_number(box[4], "region y1", where) }
     end
     if not ((round.undo or 0) > 0 or round.reset or round.mask or round.scribbles or round.clicks
-            or round.polygons or round.propagate) then
+            or round.polygons or round.propagate or round.maps or round.object_mask
+            or round.prompt_box or object_round or round.forget_memory) then
       fail(where, "does nothing (give scribbles, clicks, polygon, mask, undo, reset or propagate)")
     end
     plan.rounds[i] = round
@@ -267,24 +333,51 @@ function rounds.check(plan, info, backends)
   end
   local scaled = sx ~= 1 or sy ~= 1
   local max_object = 1
+  local objects = plan.objects   -- as add / delete object rounds change it
   for _, round in ipairs(plan.rounds) do
     local where = round.where
-    if round.frame < 0 or round.frame >= info.frame_count then
+    if (round.add_object or round.delete_object) and not plan.objects then
+      fail(where, "add_object / delete_object need the file's \"objects\" (the count at the start)")
+    end
+    if round.add_object then
+      objects = objects + 1
+      if round.add_object ~= true and round.add_object ~= objects then
+        fail(where, "add_object %d, but the new object gets id %d", round.add_object, objects)
+      end
+    end
+    local function check_object(k)
+      if objects and k > objects then
+        fail(where, "object %d is out of range (%d objects: 1..%d)", k, objects, objects)
+      end
+    end
+    if round.delete_object then
+      check_object(round.delete_object)
+      objects = objects - 1
+    end
+    if round.reset_object then check_object(round.reset_object) end
+    if round.frame and (round.frame < 0 or round.frame >= info.frame_count) then
       fail(where, "frame %d is out of range (the video has %d frames: 0..%d)", round.frame,
            info.frame_count, info.frame_count - 1)
     end
-    if plan.objects and round.object > plan.objects then
-      fail(where, "object %d is out of range (%d objects: 1..%d)", round.object, plan.objects,
-           plan.objects)
-    end
-    if round.scribbles or round.clicks or round.polygons then
+    if round.frame then check_object(round.object) end
+    if round.scribbles or round.clicks or round.polygons or round.maps or round.object_mask
+       or round.prompt_box then
       max_object = math.max(max_object, round.object)
     end
     check_backend(round.interaction, where)
-    if round.mask then
-      local f = io.open(round.mask, "rb")
-      if not f then fail(where, "cannot read the mask \"%s\"", round.mask) end
-      f:close()
+    for _, file in ipairs({ round.mask or false, round.object_mask or false,
+                            round.maps and round.maps.positive or false,
+                            round.maps and round.maps.negative or false }) do
+      if file then
+        local f = io.open(file, "rb")
+        if not f then fail(where, "cannot read the mask \"%s\"", file) end
+        f:close()
+      end
+    end
+    if round.prompt_box then
+      local b = round.prompt_box
+      round.prompt_box = { math.floor(b[1] * sx + 0.5), math.floor(b[2] * sy + 0.5),
+                           math.floor(b[3] * sx + 0.5), math.floor(b[4] * sy + 0.5) }
     end
     local function scale(p) return { p[1] * sx, p[2] * sy } end
     for _, s in ipairs(round.scribbles or {}) do
@@ -327,9 +420,15 @@ function rounds.describe(round)
   local function add(n, word)
     if n and n > 0 then parts[#parts + 1] = string.format("%d %s%s", n, word, n > 1 and "s" or "") end
   end
+  if round.add_object then parts[#parts + 1] = "add object" end
+  if round.delete_object then parts[#parts + 1] = "delete object " .. round.delete_object end
+  if round.reset_object then parts[#parts + 1] = "reset object " .. round.reset_object end
   add(round.undo, "undo")
   if round.reset then parts[#parts + 1] = "reset" end
   if round.mask then parts[#parts + 1] = "mask " .. round.mask end
+  if round.object_mask then parts[#parts + 1] = "object mask " .. round.object_mask end
+  if round.prompt_box then parts[#parts + 1] = "box" end
+  if round.maps then parts[#parts + 1] = "maps" end
   add(round.scribbles and #round.scribbles, "scribble")
   add(round.clicks and #round.clicks, "click")
   add(round.polygons and #round.polygons, round.erase and "erase polygon" or "polygon")
@@ -338,42 +437,122 @@ function rounds.describe(round)
   return table.concat(parts, ", ")
 end
 
+-- The log key that marks each kind of operation (a workspace log entry
+-- holds exactly one of them).
+local LOG_KEYS = { "add_object", "delete_object", "reset_object", "clear_memory", "undo", "reset",
+                   "mask", "object_mask", "box", "maps", "scribbles", "clicks", "polygon",
+                   "forget_memory", "propagate" }
+
+local function log_kind(entry)
+  for _, key in ipairs(LOG_KEYS) do
+    if entry[key] ~= nil then return key end
+  end
+  return "?"
+end
+
 -- Runs the checked plan. options.on_round(i, round) before each round,
 -- options.on_propagate(i, round) when its propagation starts,
 -- options.on_progress(i, done, total) during its propagation,
 -- options.interaction = the default backend (restored after a round that
--- names its own).
+-- names its own), options.done = the entries of a workspace log (decoded
+-- rounds): the plan's first #done operations are already in the session
+-- and are skipped, each checked against its entry (kind and frame) so that
+-- a log from another rounds file is an error. Returns the number skipped.
 function rounds.run(session, plan, options)
   options = options or {}
   local default = options.interaction or session:info().interaction
+  local done, skipped = options.done or {}, 0
+  -- Runs fn unless the log already holds this operation.
+  local function op(round, kind, fn, ...)
+    if skipped < #done then
+      skipped = skipped + 1
+      local entry = done[skipped]
+      if log_kind(entry) ~= kind or (entry.frame ~= nil and entry.frame ~= round.frame) then
+        fail(round.where, "the workspace log's entry %d is %s on frame %s, this round does %s "
+             .. "on frame %s: the workspace was made with other rounds", skipped, log_kind(entry),
+             tostring(entry.frame), kind, tostring(round.frame))
+      end
+      return
+    end
+    return fn(...)
+  end
   for i, round in ipairs(plan.rounds) do
     if options.on_round then options.on_round(i, round) end
     local f, k = round.frame, round.object
-    for _ = 1, round.undo or 0 do session:undo(f) end
-    if round.reset then session:reset_frame(f) end
-    if round.mask then session:load_mask(f, round.mask) end
+    if round.add_object then op(round, "add_object", session.add_object, session) end
+    if round.delete_object then
+      op(round, "delete_object", session.delete_object, session, round.delete_object)
+    end
+    if round.reset_object then
+      op(round, "reset_object", session.reset_object, session, round.reset_object)
+    end
+    if round.clear_memory then
+      op(round, "clear_memory", session.clear_memory, session,
+         { keep_interacted = round.keep_interacted })
+    end
+    for _ = 1, round.undo or 0 do op(round, "undo", session.undo, session, f) end
+    if round.reset then op(round, "reset", session.reset_frame, session, f) end
+    if round.mask then op(round, "mask", session.load_mask, session, f, round.mask) end
+    if round.object_mask then
+      if not session.set_object_mask then
+        error(round.where .. ": \"object_mask\" needs session:set_object_mask (not in this build)", 0)
+      end
+      op(round, "object_mask", function()
+        session:set_object_mask(f, k, require("mivos.io").read_labels(round.object_mask,
+                                                                      session.width, session.height))
+      end)
+    end
+    if round.prompt_box then
+      if not session.box then
+        error(round.where .. ": \"box\" needs session:box (not in this build)", 0)
+      end
+      local b = round.prompt_box
+      op(round, "box", session.box, session, f, k, { b[1], b[2], b[3], b[4] })
+    end
     if round.interaction then session:set_interaction(round.interaction) end
+    if round.maps then
+      op(round, "maps", function()
+        local read = require("mivos.io").read_labels
+        local function load(file) return file and read(file, session.width, session.height) end
+        session:interact_maps(f, k, load(round.maps.positive), load(round.maps.negative), round.box)
+      end)
+    end
     if round.scribbles then
       local strokes = {}
       for j, s in ipairs(round.scribbles) do
         strokes[j] = { points = s.points, positive = s.positive, thickness = s.thickness }
       end
-      session:scribble(f, k, { strokes = strokes, region = round.box })
+      op(round, "scribbles", session.scribble, session, f, k, { strokes = strokes, region = round.box })
     end
     for _, c in ipairs(round.clicks or {}) do
-      session:click(f, k, c.x, c.y, c.positive, round.box)
+      op(round, "clicks", session.click, session, f, k, c.x, c.y, c.positive, round.box)
     end
     if round.interaction then session:set_interaction(default) end
     for _, polygon in ipairs(round.polygons or {}) do
-      session:draw(f, k, polygon, round.erase, round.brush)
+      op(round, "polygon", session.draw, session, f, k, polygon, round.erase, round.brush)
     end
+    if round.forget_memory then op(round, "forget_memory", session.forget_memory, session, f) end
     if round.propagate then
-      if options.on_propagate then options.on_propagate(i, round) end
-      session:propagate(f, { on_progress = options.on_progress and function(done, total)
-        options.on_progress(i, done, total)
-      end })
+      op(round, "propagate", function()
+        if options.on_propagate then options.on_propagate(i, round) end
+        local on_progress = options.on_progress
+        local request = { on_progress = (on_progress or round.frames) and function(d, total)
+          if on_progress then on_progress(i, d, total) end
+          return round.frames ~= nil and d >= round.frames
+        end }
+        -- only the keys given: a session without the step API takes no others
+        for _, key in ipairs({ "direction", "to", "count" }) do
+          if round[key] ~= nil then request[key] = round[key] end
+        end
+        session:propagate(f, request)
+      end)
     end
   end
+  if skipped < #done then
+    fail(plan.source, "the workspace log holds %d operations, these rounds only %d: the "
+         .. "workspace was made with other rounds", #done, skipped)
+  end
+  return skipped
 end
 
 return rounds

@@ -50,6 +50,13 @@ DIR/00001.png, ... (pixel value = object id, 0 = background).
   --gt DIR             score the masks against ground-truth PNGs in DIR (one
                        per frame, name order) and print J&F
   --report FILE.json   write a JSON summary (settings, rounds, timings, scores)
+  --workspace DIR      keep the work in DIR as it happens: every operation is
+                       appended to DIR/log.json (flushed to disk before the
+                       next one), DIR/masks/ holds every frame's mask, and a
+                       snapshot of the session is written at the end. Run
+                       again with the same DIR and rounds file, the operations
+                       the log holds are restored instead of redone (an
+                       interrupted run continues where it stopped)
   --quiet              no progress output on stderr
   -h, --help           this text
 
@@ -84,6 +91,7 @@ local spec = {
     ["--report"] = { arg = "FILE" },
     ["--quiet"] = {},
     ["-q"] = { alias = "--quiet" },
+    ["--workspace"] = { arg = "DIR" },
   },
 }
 
@@ -121,11 +129,21 @@ function M.run(args)
     common.note("video %s: %d frames, %dx%d working size", video_path, video.frame_count,
                 video.width, video.height)
   end
-  local session = mivos.session(video, {
+  local session_options = {
     objects = objects, weights = options.weights, device = options.device,
     interaction = options.interaction or plan.interaction,
     propagation = options.propagation, fusion = options.fusion,
-  })
+  }
+  local session, done
+  if options.workspace then
+    local resumed
+    session, resumed = mivos.workspace(video, options.workspace, session_options)
+    local log = rounds.read(options.workspace .. "/log.json")
+    done = log.rounds
+    if not quiet then common.note("%s", resumed.message) end
+  else
+    session = mivos.session(video, session_options)
+  end
   local sinfo = session:info()
   if not quiet then
     common.note("session: %d object%s, interaction %s, propagation %s, fusion %s", objects,
@@ -137,8 +155,8 @@ function M.run(args)
                    objects = objects, interaction = sinfo.interaction,
                    propagation = sinfo.propagation, fusion = sinfo.fusion, rounds = {} }
   local bar, round_start
-  rounds.run(session, plan, {
-    interaction = sinfo.interaction,
+  local skipped = rounds.run(session, plan, {
+    interaction = sinfo.interaction, done = done,
     on_round = function(i, round)
       if bar then bar:finish() bar = nil end
       round_start = sys.now()
@@ -159,6 +177,12 @@ function M.run(args)
     end,
   })
   if bar then bar:finish() bar = nil end
+  if options.workspace then
+    session:snapshot()
+    report.workspace = { dir = options.workspace, restored_operations = skipped }
+    common.say("workspace %s/ (log.json, masks/, snapshot.mvs; %d operations restored, not "
+               .. "redone)", options.workspace, skipped)
+  end
 
   -- Output at the source size: the same frames opened at their own size.
   local output = video
