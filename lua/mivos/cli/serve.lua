@@ -15,10 +15,13 @@ Serves the annotation page for VIDEO (a video file, a folder of frames or a
 printf pattern) and prints the URL to open: draw on frames (scribbles,
 clicks, box, lasso, brush, erase, local region), propagate while watching
 the masks appear, correct, export. Everything the page does goes through
-the session of the workspace folder DIR (created if missing); only one
-server may use a workspace at a time.
+the session of the workspace folder DIR: a new or empty folder becomes a
+workspace; an existing one is resumed (snapshot and log; its manifest gives
+the options left out) and every action is appended to DIR/log.json, which
+`mivos segment --rounds DIR/log.json` replays. Ctrl-C writes a snapshot.
+Only one server may use a workspace at a time.
 
-The server listens on 127.0.0.1 only. From another machine, forward the
+The server listens on 127.0.0.1 (unless --host). From another machine, forward the
 port with ssh and open the printed URL there:
     ssh -C -L 8765:127.0.0.1:8765 user@gpu-machine   (then open the URL locally)
 The URL holds a random token that every API call needs: share it only with
@@ -99,11 +102,6 @@ end
 -- server touches nothing; a new one is created, then locked. Returns the
 -- session, the lock and what was restored (nil for a new workspace).
 local function open_workspace(mivos, video, dir, session_options)
-  if not mivos.workspace then  -- a library without workspaces: the state lives here only
-    local made, err = sys.mkdir_p(dir)
-    if not made then common.fail("--workspace %s: %s", dir, err) end
-    return mivos.session(video, session_options), acquire(dir), nil
-  end
   local existing = sys.exists(sys.join(dir, "manifest.json"))
   local held = existing and acquire(dir) or nil
   local ok, session, report = pcall(mivos.workspace, video, dir, session_options)
@@ -175,16 +173,14 @@ function M.run(args)
   })
   if recovered and not options.quiet then common.note("%s", recovered) end
   local ok_run, run_err = pcall(serve, mivos, video, session, video_path, dir, options, recovered)
-  if session.snapshot then
-    -- the whole session (memory bank included), so that the next start
-    -- need not run the log's propagations again
-    local ok_snap, snap_err = pcall(session.snapshot, session)
-    if not ok_snap then
-      common.note("mivos serve: no snapshot written (the log keeps everything): %s",
-                  common.message(snap_err))
-    elseif not options.quiet then
-      common.note("mivos serve: snapshot written (%s/snapshot.mvs)", dir)
-    end
+  -- the whole session (memory bank included), so that the next start need
+  -- not run the log's propagations again
+  local ok_snap, snap_err = pcall(session.snapshot, session)
+  if not ok_snap then
+    common.note("mivos serve: no snapshot written (the log keeps everything): %s",
+                common.message(snap_err))
+  elseif not options.quiet then
+    common.note("mivos serve: snapshot written (%s/snapshot.mvs)", dir)
   end
   session:close()
   video:close()
