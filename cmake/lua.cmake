@@ -64,7 +64,8 @@ mv_lua_launcher(mivos-launcher-installed.sh.in ${CMAKE_BINARY_DIR}/install/mivos
                 "$prefix/${CMAKE_INSTALL_DATADIR}/mivos/scripts/mivos")
 mv_lua_launcher(mivos-launcher-installed.sh.in ${CMAKE_BINARY_DIR}/install/mivos-lua "" "" "")
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/lua/ DESTINATION ${MIVOS_INSTALL_LUADIR}
-        FILES_MATCHING PATTERN "*.lua")
+        FILES_MATCHING PATTERN "*.lua"
+        PATTERN "*.html" PATTERN "*.js" PATTERN "*.css")  # the page of `mivos serve`
 install(FILES ${CMAKE_BINARY_DIR}/install/install_paths.lua
         DESTINATION ${MIVOS_INSTALL_LUADIR}/mivos)
 install(PROGRAMS ${CMAKE_SOURCE_DIR}/scripts/mivos

@@ -6,7 +6,7 @@
 #
 # OUT_DIR/bin      mivos, mivos-lua, mivos-selfcheck, mivos-golden, mivos-bench,
 #                  gpu-check.sh (wrappers that set the paths and find OpenCL)
-# OUT_DIR/lib      libmivos.so, luajit, the LuaFileSystem module and every
+# OUT_DIR/lib      libmivos.so, luajit, the LuaFileSystem and LuaSocket modules and every
 #                  shared library they need except the C library itself
 #                  (CLBlast, FFmpeg and its codecs, libpng, the OpenCL ICD
 #                  loader, ...): the target needs glibc >= the build machine's
@@ -33,10 +33,20 @@ mkdir -p "$out/bin" "$out/lib/lua/5.1" "$out/libexec" "$out/share/mivos/scripts"
 cp "$build/libmivos.so" "$out/lib/"
 cp "$(readlink -f "$luajit")" "$out/lib/luajit"
 cp "$lfs" "$out/lib/lua/5.1/lfs.so"
+# LuaSocket (lua-socket) for `mivos serve`; without it only serve is missing
+socket_core=$(luajit -e 'local p = package.searchpath("socket.core", package.cpath); io.write(p or "")')
+socket_lua=$(luajit -e 'local p = package.searchpath("socket", package.path); io.write(p or "")')
+if [ -n "$socket_core" ] && [ -n "$socket_lua" ]; then
+  mkdir -p "$out/lib/lua/5.1/socket"
+  cp -L "$socket_core" "$out/lib/lua/5.1/socket/core.so"
+else
+  echo "bundle: LuaSocket (lua-socket) not found: the bundle will have no mivos serve" >&2
+fi
 cp "$build/tests/test_golden" "$out/libexec/mivos-golden"
 cp "$build/tests/bench" "$out/libexec/mivos-bench"
 cp "$build/examples/mivos-selfcheck" "$out/libexec/mivos-selfcheck"
 cp -R lua "$out/share/mivos/lua"
+[ -n "$socket_lua" ] && cp "$socket_lua" "$out/share/mivos/lua/socket.lua"
 cp scripts/mivos scripts/gpu-check.sh "$out/share/mivos/scripts/"
 cp README.md "$out/share/mivos/"
 
@@ -50,7 +60,8 @@ is_glibc() {
   return 1
 }
 for elf in "$out/lib/libmivos.so" "$out/lib/luajit" "$out/lib/lua/5.1/lfs.so" \
-           "$out/libexec/"*; do
+           "$out/lib/lua/5.1/socket/"*.so "$out/libexec/"*; do
+  [ -e "$elf" ] || continue
   ldd "$elf" | while read -r name arrow path rest; do
     [ "$arrow" = "=>" ] || continue
     is_glibc "$name" && continue
