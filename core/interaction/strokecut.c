@@ -253,10 +253,17 @@ static mv_status first_mask(const strokecut *sc, const mv_interaction_input *in,
   /* The box grown by margin x its larger side: outside is background. */
   const int grow = (int)ceil(sc->o.margin * (x1 - x0 > y1 - y0 ? x1 - x0 + 1 : y1 - y0 + 1));
   x0 -= grow, y0 -= grow, x1 += grow, y1 += grow;
+  /* The box bounds the object only when the strokes are all positive (the
+   * robot's skeleton): a negative stroke is the user's own word on where
+   * the background is, and a short positive stroke inside a large object
+   * must not clip it to the stroke's box. */
+  int has_negative = 0;
+  for (size_t i = 0; neg && i < n && !has_negative; i++) has_negative = neg[i] && !seed[i];
   size_t outside = 0;
   for (size_t i = 0; i < n; i++) {
     int x = (int)(i % w), y = (int)(i / w);
-    b->hard_bg[i] = (neg && neg[i]) || x < x0 || x > x1 || y < y0 || y > y1;
+    int out_of_box = x < x0 || x > x1 || y < y0 || y > y1;
+    b->hard_bg[i] = (neg && neg[i]) || (!has_negative && out_of_box);
     outside += b->hard_bg[i];
   }
   /* First background samples: outside the box (everything not a stroke
