@@ -53,7 +53,8 @@ end
 t.case("--init-mask, --frames, --binary --dilate, --progress json", function()
   local code, stdout, stderr = segment(table.concat({
     "--init-mask", t.quote("15:" .. GT .. "/00015.png"), "--frames 10:20",
-    "--binary --dilate 3 --progress json --out", t.quote(OUT) }, " "))
+    "--binary --dilate 3 --progress json --out", t.quote(OUT),
+    "--overlay", t.quote(tmp .. "/ov/%05d.png") }, " "))
   t.eq(code, 0, "exit code (stderr: " .. stderr:sub(-600) .. ")")
   -- only frames 10..20, with the video's frame numbers
   local names = sys.list_dir(OUT, "%.png$") or {}
@@ -61,6 +62,9 @@ t.case("--init-mask, --frames, --binary --dilate, --progress json", function()
   t.eq(names[1], "00010.png", "first name = video frame 10")
   t.eq(names[11], "00020.png", "last name = video frame 20")
   t.check(stdout:find("masks    " .. OUT, 1, true), "stdout names the masks")
+  t.eq(table.concat(sys.list_dir(tmp .. "/ov") or {}, " "):sub(1, 9), "00010.png",
+       "the overlay covers the range too")
+  t.eq(#(sys.list_dir(tmp .. "/ov") or {}), 11, "overlay frames 10..20")
   -- the init mask is the frame's mask (IoU with the ground truth measured
   -- 0.936 after the round trip through the 120-pixel working size) and the
   -- propagation carries the object to the range's ends (the weight-free
@@ -141,6 +145,24 @@ t.case("--init-mask comes before the rounds file's rounds", function()
   end
   t.eq(table.concat(rounds_seen, ","), "30,25", "the init mask is round 1, the file's next")
   t.eq(#sys.list_dir(out, "%.png$"), 21, "frames 20..40")
+end)
+
+t.case("a --workspace inside --out is not content: an interrupted run resumes", function()
+  local out = tmp .. "/resume"
+  local args = "--init-mask " .. t.quote("20:" .. GT .. "/00020.png") .. " --quiet --out "
+               .. t.quote(out) .. " --workspace " .. t.quote(out .. "/work")
+  local code, _, stderr = segment(args)
+  t.eq(code, 0, "first run (stderr: " .. stderr:sub(-600) .. ")")
+  -- as if stopped before the masks were written: only the workspace is left
+  for _, name in ipairs(sys.list_dir(out, "%.png$")) do os.remove(out .. "/" .. name) end
+  local stdout
+  code, stdout, stderr = segment(args)
+  t.eq(code, 0, "the same command again (stderr: " .. stderr:sub(-600) .. ")")
+  t.check(stdout:find("2 operations restored", 1, true), "resumed from the workspace: " .. stdout)
+  t.eq(#sys.list_dir(out, "%.png$"), 49, "the masks written")
+  code, _, stderr = segment(args)
+  t.eq(code, 2, "now the masks are there: refused without --force")
+  t.check(stderr:find("is not empty (it holds 00000.png)", 1, true), stderr)
 end)
 
 -- A bad invocation: exit code and one line on stderr naming the problem.

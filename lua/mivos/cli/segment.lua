@@ -316,6 +316,10 @@ function M.run(args)
   local session, done
   if options.workspace then
     local resumed
+    -- the library makes the workspace folder itself, not its parents
+    -- (e.g. a workspace inside an --out that does not exist yet)
+    local made, err = sys.mkdir_p(sys.dirname(strip_slashes(options.workspace)))
+    if not made then common.fail("--workspace: %s", err) end
     session, resumed = mivos.workspace(video, options.workspace, session_options)
     local log = rounds.read(options.workspace .. "/log.json")
     done = log.rounds
