@@ -147,7 +147,7 @@ t.case("--init-mask comes before the rounds file's rounds", function()
   t.eq(#sys.list_dir(out, "%.png$"), 21, "frames 20..40")
 end)
 
-t.case("a --workspace inside --out is not content: an interrupted run resumes", function()
+t.case("--workspace: inside --out it is not content; a resume replaces the masks", function()
   local out = tmp .. "/resume"
   local args = "--init-mask " .. t.quote("20:" .. GT .. "/00020.png") .. " --quiet --out "
                .. t.quote(out) .. " --workspace " .. t.quote(out .. "/work")
@@ -160,9 +160,20 @@ t.case("a --workspace inside --out is not content: an interrupted run resumes", 
   t.eq(code, 0, "the same command again (stderr: " .. stderr:sub(-600) .. ")")
   t.check(stdout:find("2 operations restored", 1, true), "resumed from the workspace: " .. stdout)
   t.eq(#sys.list_dir(out, "%.png$"), 49, "the masks written")
-  code, _, stderr = segment(args)
-  t.eq(code, 2, "now the masks are there: refused without --force")
-  t.check(stderr:find("is not empty (it holds 00000.png)", 1, true), stderr)
+  -- a resume replaces the workspace's own masks (the same command again)
+  -- and, as --force, leaves no stale output of the earlier run
+  t.check(sys.exists(out .. "/binary") == false, "no binary/ yet")
+  code, stdout, stderr = segment(args .. " --binary")
+  t.eq(code, 0, "a resume with masks in --out (stderr: " .. stderr:sub(-600) .. ")")
+  code, stdout, stderr = segment(args)
+  t.eq(code, 0, "again, without --binary (stderr: " .. stderr:sub(-600) .. ")")
+  t.check(not sys.exists(out .. "/binary"), "the earlier run's binary/ is removed")
+  t.eq(#sys.list_dir(out, "%.png$"), 49, "the masks rewritten")
+  -- without the workspace the same --out is refused
+  code, _, stderr = segment("--init-mask " .. t.quote("20:" .. GT .. "/00020.png")
+                            .. " --quiet --out " .. t.quote(out))
+  t.eq(code, 2, "no workspace: a non-empty --out is refused")
+  t.check(stderr:find("is not empty", 1, true), stderr)
 end)
 
 -- A bad invocation: exit code and one line on stderr naming the problem.

@@ -30,7 +30,9 @@ DIR/00001.png, ... (pixel value = object id, 0 = background).
                        wrote there (NNNNN.png, soft/, alpha/, binary/
                        <object>/NNNNN.png) are removed first, so no stale
                        frame is left; other files are kept. A --workspace
-                       inside --out does not count as content
+                       inside --out does not count as content, and a run on
+                       a --workspace that holds a log (a resume: the same
+                       command again) replaces the masks as with --force
   --frames A:B         segment and write only frames A..B of the video
                        (0-based, inclusive; "A:" = to the last frame):
                        propagations stop at A and B, the masks keep the
@@ -141,8 +143,16 @@ local function strip_slashes(path)
   return (path:gsub("(.)/+$", "%1"))
 end
 
--- --out must be empty (or not exist) unless --force; a --workspace right
--- inside it is not content. Checked before the work starts.
+-- A run on a workspace that already holds a log resumes it: the same
+-- command again, so --out holds that workspace's earlier masks and they
+-- are replaced as with --force.
+local function resumes_workspace(workspace)
+  return workspace ~= nil and sys.exists(sys.join(workspace, "log.json"))
+end
+
+-- --out must be empty (or not exist) unless --force (or a resumed
+-- workspace); a --workspace right inside it is not content. Checked
+-- before the work starts.
 local function check_out(out, force, workspace)
   out = strip_slashes(out)
   if sys.exists(out) and not sys.is_dir(out) then
@@ -242,7 +252,8 @@ function M.run(args)
   end
   local init_frame, init_file
   if options.init_mask then init_frame, init_file = parse_init_mask(options.init_mask) end
-  check_out(options.out, options.force, options.workspace)
+  local replace_out = options.force or resumes_workspace(options.workspace)
+  check_out(options.out, replace_out, options.workspace)
   local json_progress = options.progress == "json"
   local function event(t)
     if not json_progress then return end
@@ -386,7 +397,7 @@ function M.run(args)
   report.output_width, report.output_height = output.width, output.height
 
   local write_first, write_last = first or 0, last or video.frame_count - 1
-  if options.force then remove_earlier_outputs(options.out) end
+  if replace_out then remove_earlier_outputs(options.out) end
   local save_bar = common.progress("writing masks", write_last - write_first + 1,
                                    { quiet = quiet })
   session:save_masks(options.out, { soft = options.soft, alpha = options.alpha,
