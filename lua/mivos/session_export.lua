@@ -40,6 +40,17 @@ local function output_video(self, options, fn)
   return video, video.width ~= self.width or video.height ~= self.height
 end
 
+-- options.first / options.last (default: the whole video), checked.
+local function frame_range(self, options, fn)
+  local first = options.first ~= nil and int_arg(options.first, "first", fn) or 0
+  local last = options.last ~= nil and int_arg(options.last, "last", fn) or self.frame_count - 1
+  if first < 0 or last >= self.frame_count or first > last then
+    argument_error("%s: frames %d..%d are not within the video's 0..%d", fn, first, last,
+                   self.frame_count - 1)
+  end
+  return first, last
+end
+
 -- Writes every frame's labels as DAVIS palette PNGs DIR/00000.png, ...
 -- options: soft = true also writes DIR/soft/<object id>/00000.png (grey
 -- probabilities), alpha = true DIR/alpha/<object id>/00000.png (RGBA
@@ -58,12 +69,7 @@ function Session:save_masks(dir, options)
                         fn)
   local video, resize = output_video(self, options, fn)
   local w, h = video.width, video.height
-  local first = options.first ~= nil and int_arg(options.first, "first", fn) or 0
-  local last = options.last ~= nil and int_arg(options.last, "last", fn) or self.frame_count - 1
-  if first < 0 or last >= self.frame_count or first > last then
-    argument_error("%s: frames %d..%d are not within the video's 0..%d", fn, first, last,
-                   self.frame_count - 1)
-  end
+  local first, last = frame_range(self, options, fn)
   local dilate = options.dilate ~= nil and int_arg(options.dilate, "dilate", fn) or 0
   if dilate < 0 then argument_error("%s: dilate must be >= 0, got %d", fn, dilate) end
   make_dir(dir, fn)
@@ -119,12 +125,7 @@ function Session:export_overlay(path, options)
   options = options_arg(options, { codec = true, quality = true, fps = true, video = true,
                                    first = true, last = true, on_progress = true }, fn)
   local video, resize = output_video(self, options, fn)
-  local first = options.first ~= nil and int_arg(options.first, "first", fn) or 0
-  local last = options.last ~= nil and int_arg(options.last, "last", fn) or self.frame_count - 1
-  if first < 0 or last >= self.frame_count or first > last then
-    argument_error("%s: frames %d..%d are not within the video's 0..%d", fn, first, last,
-                   self.frame_count - 1)
-  end
+  local first, last = frame_range(self, options, fn)
   local w, h = video.width, video.height
   make_dir(sys.dirname(path), fn)
   local labels = image(w, h)

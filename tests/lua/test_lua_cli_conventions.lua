@@ -176,6 +176,33 @@ t.case("--workspace: inside --out it is not content; a resume replaces the masks
   t.check(stderr:find("is not empty", 1, true), stderr)
 end)
 
+t.case("--dilate: the square dilation matches a brute-force one", function()
+  local dilate = require("mivos.mask_dilate")
+  local w, h = 23, 17
+  local labels, out, scratch = mivos.image(w, h), mivos.image(w, h), mivos.image(w, h)
+  local seed = 7
+  for i = 0, w * h - 1 do
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    labels.data[i] = seed % 7 == 0 and 2 or (seed % 11 == 0 and 1 or 0)
+  end
+  for _, r in ipairs({ 0, 1, 2, 5, 30 }) do
+    dilate.object_mask(labels, 2, r, out, scratch, w, h)
+    local wrong = 0
+    for y = 0, h - 1 do
+      for x = 0, w - 1 do
+        local near = false
+        for yy = math.max(0, y - r), math.min(h - 1, y + r) do
+          for xx = math.max(0, x - r), math.min(w - 1, x + r) do
+            if labels.data[yy * w + xx] == 2 then near = true end
+          end
+        end
+        if out.data[y * w + x] ~= (near and 255 or 0) then wrong = wrong + 1 end
+      end
+    end
+    t.eq(wrong, 0, "radius " .. r .. ": pixels that differ from the brute force")
+  end
+end)
+
 -- A bad invocation: exit code and one line on stderr naming the problem.
 local function bad(args, want_code, fragment, what)
   local code, stdout, stderr = segment(args)

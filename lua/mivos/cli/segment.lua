@@ -415,6 +415,8 @@ function M.run(args)
                options.dilate or 0)
   end
   report.masks = options.out
+  report.first_frame, report.last_frame = write_first, write_last
+  if options.binary then report.binary = { dilate = options.dilate or 0 } end
 
   if options.overlay then
     local overlay_bar = common.progress("writing overlay", video.frame_count, { quiet = quiet })
