@@ -36,9 +36,10 @@ DIR/00001.png, ... (pixel value = object id, 0 = background).
   --frames A:B         segment and write only frames A..B of the video
                        (0-based, inclusive; "A:" = to the last frame):
                        propagations stop at A and B, the masks keep the
-                       video's frame numbers (DIR/000A.png..), and the
-                       rounds file keeps video frame numbers (a round outside
-                       A..B is an error). Not with --gt or --workspace
+                       video's frame numbers (--frames 10:20 writes
+                       00010.png..00020.png), and so does the rounds file
+                       (a round outside A..B is an error). Not with --gt or
+                       --workspace
   --objects K          number of objects (default: the file's "objects", else
                        the highest object id its rounds use)
   --weights DIR        folder with the official MiVOS weights
@@ -100,7 +101,8 @@ exit codes: 0 success; 1 failure (missing or unreadable video, rounds file
             or mask, malformed JSON, a frame / object / click out of range,
             an unknown backend in the rounds file, a library error);
             2 usage error (unknown option, missing or bad option value,
-            unknown --interaction / --propagation / --fusion)
+            unknown --interaction / --propagation / --fusion, a non-empty
+            --out without --force)
 ]]
 
 local spec = {
