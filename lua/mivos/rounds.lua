@@ -451,18 +451,20 @@ local function log_kind(entry)
 end
 
 -- A round's propagation kept within frames first..last: each direction it
--- asks for runs on its own, to the round's "to" or the bound, whichever is
--- nearer; on_progress(done, total) counts both directions together (and
+-- asks for runs on its own, to the bound or the (one-way) round's "to",
+-- whichever is nearer; on_progress(done, total) counts both directions together (and
 -- stops both when it returns true).
 local function propagate_within(session, round, first, last, on_progress)
   local f = round.frame
   local direction = round.direction or "both"
   local legs = {}
+  -- "to" belongs to a one-way round only
+  local to = direction ~= "both" and round.to or nil
   if direction ~= "backward" and f < last then
-    legs[#legs + 1] = { direction = "forward", to = math.min(round.to or last, last) }
+    legs[#legs + 1] = { direction = "forward", to = math.min(to or last, last) }
   end
   if direction ~= "forward" and f > first then
-    legs[#legs + 1] = { direction = "backward", to = math.max(round.to or first, first) }
+    legs[#legs + 1] = { direction = "backward", to = math.max(to or first, first) }
   end
   local total = 0
   for _, leg in ipairs(legs) do

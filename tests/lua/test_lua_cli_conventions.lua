@@ -147,6 +147,20 @@ t.case("--init-mask comes before the rounds file's rounds", function()
   t.eq(#sys.list_dir(out, "%.png$"), 21, "frames 20..40")
 end)
 
+t.case("--frames cuts a one-way round's propagation at the range end", function()
+  write(tmp .. "/forward.json", '{"objects": 1, "rounds": [{"frame": 12, "mask": "'
+        .. GT .. '/00012.png", "propagate": true, "direction": "forward", "to": 30}]}')
+  local code, _, stderr = segment("--rounds " .. t.quote(tmp .. "/forward.json") .. " --frames 10:20"
+                                  .. " --progress json --out " .. t.quote(tmp .. "/forward"))
+  t.eq(code, 0, "exit code (stderr: " .. stderr:sub(-600) .. ")")
+  local propagated = {}
+  for _, line in ipairs(lines(stderr)) do
+    local e = json.decode(line)
+    if e.event == "frame" then propagated[#propagated + 1] = e.frame end
+  end
+  t.eq(table.concat(propagated, ","), "13,14,15,16,17,18,19,20", "forward from 12 to 20, not 30")
+end)
+
 t.case("--workspace: inside --out it is not content; a resume replaces the masks", function()
   local out = tmp .. "/resume"
   local args = "--init-mask " .. t.quote("20:" .. GT .. "/00020.png") .. " --quiet --out "
