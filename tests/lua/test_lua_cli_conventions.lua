@@ -235,6 +235,13 @@ t.case("bad conventions", function()
       "missing init mask")
   bad(out .. " --init-mask " .. t.quote("60:" .. GT .. "/00005.png"), 1, "frame 60 is out of range",
       "init mask frame out of range")
+  local two = mivos.read_labels(GT .. "/00005.png")   -- the object split into ids 1 and 2
+  for i = 0, two.width * two.height - 1 do
+    if two.data[i] ~= 0 then two.data[i] = i % two.width < two.width / 2 and 1 or 2 end
+  end
+  mivos.write_labels(tmp .. "/two.png", two)
+  bad(out .. " --init-mask " .. t.quote("5:" .. tmp .. "/two.png") .. " --objects 1", 1,
+      "the mask holds object id 2, but there are 1 object", "init mask with more objects")
   bad(out .. init .. " --frames 5", 2, "--frames expects A:B", "bad --frames")
   bad(out .. init .. " --frames 9:3", 2, "3 is before 9", "reversed --frames")
   bad(out .. init .. " --frames 0:49", 1, "the video has 49 frames", "--frames past the end")

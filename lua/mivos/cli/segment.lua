@@ -300,9 +300,17 @@ function M.run(args)
   ok, plan = pcall(rounds.check, plan, info, backends)
   if not ok then common.fail("%s", common.message(plan)) end
   local objects = plan.objects or plan.max_object
-  if init_file and not plan.objects then
-    ok, objects = pcall(function() return math.max(plan.max_object, highest_id(init_file)) end)
-    if not ok then common.fail("--init-mask: %s", common.message(objects)) end
+  if init_file then
+    local top
+    ok, top = pcall(highest_id, init_file)
+    if not ok then common.fail("--init-mask: %s", common.message(top)) end
+    if not plan.objects then
+      objects = math.max(plan.max_object, top)
+    elseif top > objects then
+      common.fail("--init-mask %s: the mask holds object id %d, but there are %d object%s "
+                  .. "(--objects or the rounds file's \"objects\")", init_file, top, objects,
+                  objects > 1 and "s" or "")
+    end
   end
   if first then
     last = last or video.frame_count - 1
