@@ -450,14 +450,53 @@ local function log_kind(entry)
   return "?"
 end
 
+-- A round's propagation kept within frames first..last: each direction it
+-- asks for runs on its own, to the bound or the (one-way) round's "to",
+-- whichever is nearer; on_progress(done, total) counts both directions together (and
+-- stops both when it returns true).
+local function propagate_within(session, round, first, last, on_progress)
+  local f = round.frame
+  local direction = round.direction or "both"
+  local legs = {}
+  -- "to" belongs to a one-way round only
+  local to = direction ~= "both" and round.to or nil
+  if direction ~= "backward" and f < last then
+    legs[#legs + 1] = { direction = "forward", to = math.min(to or last, last) }
+  end
+  if direction ~= "forward" and f > first then
+    legs[#legs + 1] = { direction = "backward", to = math.max(to or first, first) }
+  end
+  local total = 0
+  for _, leg in ipairs(legs) do
+    local span = math.abs(leg.to - f)
+    if round.count then span = math.min(span, round.count) end
+    leg.count, total = round.count, total + span
+  end
+  local before, stopped = 0, false
+  for _, leg in ipairs(legs) do
+    if stopped then break end
+    local done_here = 0
+    leg.on_progress = on_progress and function(d, _, frame)
+      done_here = d
+      stopped = on_progress(before + d, total, frame) == true
+      return stopped
+    end
+    session:propagate(f, leg)
+    before = before + done_here
+  end
+end
+
 -- Runs the checked plan. options.on_round(i, round) before each round,
 -- options.on_propagate(i, round) when its propagation starts,
--- options.on_progress(i, done, total) during its propagation,
+-- options.on_progress(i, done, total, frame) during its propagation,
 -- options.interaction = the default backend (restored after a round that
 -- names its own), options.done = the entries of a workspace log (decoded
 -- rounds): the plan's first #done operations are already in the session
 -- and are skipped, each checked against its entry (kind and frame) so that
--- a log from another rounds file is an error. Returns the number skipped.
+-- a log from another rounds file is an error, options.first / last = the
+-- frames propagations may reach (default the whole video: a propagation
+-- is cut at these bounds, one direction at a time). Returns the number
+-- skipped.
 function rounds.run(session, plan, options)
   options = options or {}
   local default = options.interaction or session:info().interaction
@@ -536,10 +575,16 @@ function rounds.run(session, plan, options)
       op(round, "propagate", function()
         if options.on_propagate then options.on_propagate(i, round) end
         local on_progress = options.on_progress
-        local request = { on_progress = (on_progress or round.frames) and function(d, total)
-          if on_progress then on_progress(i, d, total) end
+        local request = { on_progress = (on_progress or round.frames) and function(d, total,
+                                                                                  frame)
+          if on_progress then on_progress(i, d, total, frame) end
           return round.frames ~= nil and d >= round.frames
         end }
+        if options.first or options.last then
+          propagate_within(session, round, options.first or 0,
+                           options.last or session.frame_count - 1, request.on_progress)
+          return
+        end
         -- only the keys given: a session without the step API takes no others
         for _, key in ipairs({ "direction", "to", "count" }) do
           if round[key] ~= nil then request[key] = round[key] end

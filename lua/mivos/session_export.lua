@@ -7,11 +7,13 @@ local array = require("mivos.array")
 local io_ = require("mivos.io")
 local metrics = require("mivos.metrics")
 local sys = require("mivos.sys")
+local mask_dilate = require("mivos.mask_dilate")
 local session_module = require("mivos.session")
 
 local C, check, raise, live = lib.C, lib.check, lib.raise, lib.live
 local argument_error, string_arg, options_arg = lib.argument_error, lib.string_arg,
   lib.options_arg
+local int_arg = lib.int_arg
 local image = array.image
 local Video = io_.VideoClass
 local Session = session_module.SessionClass
@@ -38,25 +40,43 @@ local function output_video(self, options, fn)
   return video, video.width ~= self.width or video.height ~= self.height
 end
 
+-- options.first / options.last (default: the whole video), checked.
+local function frame_range(self, options, fn)
+  local first = options.first ~= nil and int_arg(options.first, "first", fn) or 0
+  local last = options.last ~= nil and int_arg(options.last, "last", fn) or self.frame_count - 1
+  if first < 0 or last >= self.frame_count or first > last then
+    argument_error("%s: frames %d..%d are not within the video's 0..%d", fn, first, last,
+                   self.frame_count - 1)
+  end
+  return first, last
+end
+
 -- Writes every frame's labels as DAVIS palette PNGs DIR/00000.png, ...
 -- options: soft = true also writes DIR/soft/<object id>/00000.png (grey
 -- probabilities), alpha = true DIR/alpha/<object id>/00000.png (RGBA
--- mattes), video = the same frames at the size to write (e.g. the source
--- size: probabilities resized before the labels are taken, see
--- mask_resized), on_progress(done, total). Returns the number of frames
+-- mattes), binary = true DIR/binary/<object id>/00000.png (0/255 per
+-- object) grown by dilate = r pixels (a square, default 0), video = the
+-- same frames at the size to write (e.g. the source size: probabilities
+-- resized before the labels are taken, see mask_resized), first / last =
+-- the frames to write (default all; names stay the video's frame
+-- numbers), on_progress(done, total). Returns the number of frames
 -- written.
 function Session:save_masks(dir, options)
   local fn = "session:save_masks"
   string_arg(dir, "dir", fn)
-  options = options_arg(options, { soft = true, alpha = true, video = true, on_progress = true },
+  options = options_arg(options, { soft = true, alpha = true, binary = true, dilate = true,
+                                   video = true, first = true, last = true, on_progress = true },
                         fn)
   local video, resize = output_video(self, options, fn)
   local w, h = video.width, video.height
+  local first, last = frame_range(self, options, fn)
+  local dilate = options.dilate ~= nil and int_arg(options.dilate, "dilate", fn) or 0
+  if dilate < 0 then argument_error("%s: dilate must be >= 0, got %d", fn, dilate) end
   make_dir(dir, fn)
   local ids = self:object_ids()
-  if options.soft or options.alpha then
+  if options.soft or options.alpha or options.binary then
     for _, k in ipairs(ids) do
-      for _, kind in ipairs({ "soft", "alpha" }) do
+      for _, kind in ipairs({ "soft", "alpha", "binary" }) do
         if options[kind] then
           make_dir(sys.join(dir, kind, tostring(k)), fn)
         end
@@ -65,12 +85,20 @@ function Session:save_masks(dir, options)
   end
   local labels = image(w, h)
   local prob = (options.soft or options.alpha) and image(w, h, 1, "float")
+  local binary, scratch = options.binary and image(w, h), options.binary and image(w, h)
   local name
   local ptr = live(self, "session")
-  for f = 0, self.frame_count - 1 do
+  local total = last - first + 1
+  for f = first, last do
     name = string.format("%05d.png", f)
     if resize then self:mask_resized(f, w, h, labels) else self:mask(f, labels) end
     io_.write_labels(sys.join(dir, name), labels)
+    if binary then
+      for _, k in ipairs(ids) do
+        mask_dilate.object_mask(labels, k, dilate, binary, scratch, w, h)
+        io_.write_binary(sys.join(dir, "binary", tostring(k), name), binary)
+      end
+    end
     if prob then
       for _, k in ipairs(ids) do
         check(C.mv_session_probabilities_resized(ptr, f, k, w, h, prob.data))
@@ -80,23 +108,24 @@ function Session:save_masks(dir, options)
         end
       end
     end
-    if options.on_progress then options.on_progress(f + 1, self.frame_count) end
+    if options.on_progress then options.on_progress(f - first + 1, total) end
   end
-  return self.frame_count
+  return total
 end
 
 -- Writes the DAVIS overlay of every frame: a video file (.mp4, .mkv, ...;
 -- options codec, quality, fps) or, for a path containing "%", one PNG per
 -- frame (printf pattern of the 0-based frame index, e.g. "ov/%05d.png").
 -- options.video: the same frames at the size to write (e.g. the source
--- size; labels as mask_resized). options.on_progress(done, total). Returns
--- the path.
+-- size; labels as mask_resized), first / last (the frames to write,
+-- default all), on_progress(done, total). Returns the path.
 function Session:export_overlay(path, options)
   local fn = "session:export_overlay"
   string_arg(path, "path", fn)
   options = options_arg(options, { codec = true, quality = true, fps = true, video = true,
-                                   on_progress = true }, fn)
+                                   first = true, last = true, on_progress = true }, fn)
   local video, resize = output_video(self, options, fn)
+  local first, last = frame_range(self, options, fn)
   local w, h = video.width, video.height
   make_dir(sys.dirname(path), fn)
   local labels = image(w, h)
@@ -107,7 +136,7 @@ function Session:export_overlay(path, options)
     writer = io_.video_writer(path, w, h, options.fps or (video.fps > 0 and video.fps or 25),
                                 { codec = options.codec, quality = options.quality })
   end
-  for f = 0, self.frame_count - 1 do
+  for f = first, last do
     if resize then self:mask_resized(f, w, h, labels) else self:mask(f, labels) end
     local rgb = video:frame(f)
     if pattern then
@@ -116,7 +145,7 @@ function Session:export_overlay(path, options)
       io_.overlay(rgb, labels, out)
       writer:add(out)
     end
-    if options.on_progress then options.on_progress(f + 1, self.frame_count) end
+    if options.on_progress then options.on_progress(f - first + 1, last - first + 1) end
   end
   if writer then writer:finish() end
   return path
