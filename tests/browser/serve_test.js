@@ -199,7 +199,7 @@ async function main() {
 
   // the workspace's log is a rounds file: mivos segment replays it to the same masks
   const replay = path.join(out, 'serve-replay');
-  const seg = spawnSync(mivos, ['segment', video, '--rounds', path.join(workspace, 'log.json'),
+  const seg = spawnSync(mivos, ['segment', video, '--force', '--rounds', path.join(workspace, 'log.json'),
                                 '--out', replay, '--quiet'], { encoding: 'utf8', timeout: 300000 });
   check(seg.status === 0, `mivos segment --rounds WORKSPACE/log.json runs (exit ${seg.status} ${seg.stderr.trim()})`);
   const differing = fs.readdirSync(exported.result.path).filter((name) =>
