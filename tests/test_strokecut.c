@@ -295,9 +295,10 @@ static void test_robot_frames(const char *root) {
     free_case(&c);
   }
   mv_interactor_destroy(&sc);
-  /* Measured 0.10-0.20 s of CPU (all threads) a 854x480 round on the
-   * 2-core machine; the protocol's budget is 30 s an interaction. */
-  if (runs) CHECK(cpu / runs < 1.0, "strokecut: %.3f s CPU a round (< 1 s)", cpu / runs);
+  /* Printed, not asserted (timings belong to `bench interaction`; a
+   * sanitized build takes 10x): 0.10-0.20 s of CPU a 854x480 round on the
+   * 2-core machine. */
+  if (runs) printf("strokecut: %.3f s CPU a round\n", cpu / runs);
 }
 
 /* A correction stays local: the previous mask is the object with two holes
