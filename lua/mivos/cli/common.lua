@@ -302,6 +302,32 @@ end
 
 -- Runs a `--backend FILE.lua` with the mivos module as its argument (to
 -- register interaction backends); a missing file is a usage error.
+-- The inputs of `mivos eval` and `mivos diagnose`, checked before any run:
+-- the DAVIS layout of root, the sequences (options.sequences, a,b,c, or
+-- all), each sequence's frames and masks, --weights and the --out folder
+-- (created). Fails with the first problem. Returns layout, names.
+function common.davis_inputs(root, options, out)
+  local dataset = require("mivos.eval.dataset")
+  local protocol = require("mivos.eval.protocol")
+  local ok, layout = pcall(dataset.davis_root, root, options.resolution)
+  if not ok then common.fail("%s", common.message(layout)) end
+  local wanted = options.sequences and dataset.split_list(options.sequences) or nil
+  local names
+  ok, names = pcall(dataset.sequences, layout.frames_dir, wanted)
+  if not ok then common.fail("%s", common.message(names)) end
+  for _, n in ipairs(names) do
+    local checked, msg = pcall(protocol.check_sequence, { name = n, frames_dir = layout.frames_dir,
+                                                          masks_dir = layout.masks_dir })
+    if not checked then common.fail("%s", common.message(msg)) end
+  end
+  if options.weights and not sys.is_dir(options.weights) then
+    common.fail("--weights %s: not a folder", options.weights)
+  end
+  local made, err = sys.mkdir_p(out)
+  if not made then common.fail("--out %s: %s", out, err) end
+  return layout, names
+end
+
 local function load_backend_file(mivos, path)
   local chunk, err = loadfile(path)
   if not chunk then

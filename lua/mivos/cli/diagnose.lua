@@ -108,24 +108,8 @@ function M.run(args)
   local quiet = options.quiet
   local mivos = common.mivos()
   common.load_modules(mivos, options)
-  local dataset = require("mivos.eval.dataset")
   local protocol = require("mivos.eval.protocol")
-  local ok, layout = pcall(dataset.davis_root, root, options.resolution)
-  if not ok then common.fail("%s", common.message(layout)) end
-  local names
-  ok, names = pcall(dataset.sequences, layout.frames_dir,
-                    options.sequences and dataset.split_list(options.sequences) or nil)
-  if not ok then common.fail("%s", common.message(names)) end
-  for _, n in ipairs(names) do
-    local checked, msg = pcall(protocol.check_sequence, { name = n, frames_dir = layout.frames_dir,
-                                                          masks_dir = layout.masks_dir })
-    if not checked then common.fail("%s", common.message(msg)) end
-  end
-  if options.weights and not sys.is_dir(options.weights) then
-    common.fail("--weights %s: not a folder", options.weights)
-  end
-  local made, err = sys.mkdir_p(out)
-  if not made then common.fail("--out %s: %s", out, err) end
+  local layout, names = common.davis_inputs(root, options, out)
 
   -- the session's defaults (core/session/session.c): the first built-in
   -- module, with weights the first one that needs them

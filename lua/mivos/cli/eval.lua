@@ -168,25 +168,8 @@ function M.run(args)
   if not root then common.usage_error("missing ROOT (see 'mivos eval --help')") end
   local mivos = common.mivos()
   common.load_modules(mivos, options)
-  local dataset = require("mivos.eval.dataset")
-  local ok, layout = pcall(dataset.davis_root, root, options.resolution)
-  if not ok then common.fail("%s", common.message(layout)) end
-  local wanted = options.sequences and dataset.split_list(options.sequences) or nil
-  local names
-  ok, names = pcall(dataset.sequences, layout.frames_dir, wanted)
-  if not ok then common.fail("%s", common.message(names)) end
+  local layout, names = common.davis_inputs(root, options, out)
   local protocol = require("mivos.eval.protocol")
-  for _, n in ipairs(names) do
-    local checked, msg = pcall(protocol.check_sequence, { name = n, frames_dir = layout.frames_dir,
-                                                          masks_dir = layout.masks_dir })
-    if not checked then common.fail("%s", common.message(msg)) end
-  end
-
-  if options.weights and not sys.is_dir(options.weights) then
-    common.fail("--weights %s: not a folder", options.weights)
-  end
-  local made, err = sys.mkdir_p(out)
-  if not made then common.fail("--out %s: %s", out, err) end
 
   -- the session's default (core/session/session.c): the first built-in
   -- backend, with weights the first one that needs them
