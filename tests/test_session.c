@@ -11,6 +11,7 @@
 #include "propagation/labelprop.h"
 #include "nets/preprocess.h"
 #include "interaction/raster.h"
+#include "square_video.h"
 #include "testutil.h"
 
 /* mean J of the session's labels against ground truth over all frames. */
@@ -99,34 +100,6 @@ static void davis_loop(const char *sequence, double threshold) {
   mv_video_close(video);
   free(gt);
   free(pred);
-}
-
-/* A synthetic image-sequence video: a bright square on a dark textured
- * background moving one pixel per frame, and a static green block. */
-static const char *write_square_video(int frames, int w, int h) {
-  const char *folder = mv_test_temp_path("square");
-  char path[1024];
-  snprintf(path, sizeof path, "mkdir -p %s", folder);
-  if (system(path) != 0) return NULL;
-  uint8_t *rgb = malloc((size_t)w * h * 3);
-  for (int t = 0; t < frames; t++) {
-    for (int y = 0; y < h; y++)
-      for (int x = 0; x < w; x++) {
-        int inside = x >= 8 + t % 24 && x < 24 + t % 24 && y >= 10 && y < 26;
-        int block = x >= 44 && x < 60 && y >= 32 && y < 44;
-        uint8_t *p = rgb + ((size_t)y * w + x) * 3;
-        p[0] = inside ? 230 : block ? 20 : (uint8_t)(30 + (x * 7 + y * 13) % 20);
-        p[1] = inside ? 200 : block ? 210 : (uint8_t)(40 + (x * 3 + y * 5) % 20);
-        p[2] = inside ? 40 : block ? 60 : (uint8_t)(60 + (x + y) % 20);
-      }
-    snprintf(path, sizeof path, "%s/%05d.png", folder, t);
-    if (mv_image_write_png(path, rgb, w, h) != MV_OK) {
-      free(rgb);
-      return NULL;
-    }
-  }
-  free(rgb);
-  return folder;
 }
 
 static int count_label(const uint8_t *labels, size_t n, int value) {
@@ -296,7 +269,7 @@ static void memory_bounds(mv_video *video, int frames, int w, int h) {
 
 int main(int argc, char **argv) {
   int w = 64, h = 48, frames = 240;
-  const char *folder = write_square_video(frames, w, h);
+  const char *folder = mv_test_square_video("square", frames, w, h, 24);
   CHECK(folder != NULL, "synthetic video written");
   if (folder) {
     mv_video_options vo;

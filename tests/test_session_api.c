@@ -9,35 +9,11 @@
 #include <string.h>
 
 #include "opencl/reference.h"
+#include "square_video.h"
 #include "testutil.h"
 
 enum { VW = 64, VH = 48, FRAMES = 30 };
 static const size_t PLANE = (size_t)VW * VH;
-
-/* A bright square moving right one pixel per frame (x 8+t .. 23+t, y 10..25)
- * on a dark textured background, and a static green block. */
-static const char *write_video(void) {
-  const char *folder = mv_test_temp_path("moving_square");
-  char path[1024];
-  snprintf(path, sizeof path, "mkdir -p %s", folder);
-  if (system(path) != 0) return NULL;
-  uint8_t *rgb = malloc(PLANE * 3);
-  for (int t = 0; t < FRAMES; t++) {
-    for (int y = 0; y < VH; y++)
-      for (int x = 0; x < VW; x++) {
-        int inside = x >= 8 + t && x < 24 + t && y >= 10 && y < 26;
-        int block = x >= 44 && x < 60 && y >= 32 && y < 44;
-        uint8_t *p = rgb + ((size_t)y * VW + x) * 3;
-        p[0] = inside ? 230 : block ? 20 : (uint8_t)(30 + (x * 7 + y * 13) % 20);
-        p[1] = inside ? 200 : block ? 210 : (uint8_t)(40 + (x * 3 + y * 5) % 20);
-        p[2] = inside ? 40 : block ? 60 : (uint8_t)(60 + (x + y) % 20);
-      }
-    snprintf(path, sizeof path, "%s/%05d.png", folder, t);
-    if (mv_image_write_png(path, rgb, VW, VH) != MV_OK) break;
-  }
-  free(rgb);
-  return folder;
-}
 
 static mv_session *open_session(mv_video *video, int objects) {
   mv_session_options o;
@@ -501,7 +477,7 @@ static void request_errors(mv_video *video) {
 }
 
 int main(void) {
-  const char *folder = write_video();
+  const char *folder = mv_test_square_video("moving_square", FRAMES, VW, VH, 0);
   CHECK(folder != NULL, "synthetic video written");
   mv_video_options vo;
   mv_video_options_default(&vo);

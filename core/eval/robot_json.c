@@ -143,12 +143,7 @@ mv_status mv_robot_write_json(const mv_robot_scribble *scribble, const char *seq
   MV_CHECK_ARG(path, "%s: path is NULL", fn);
   text t;
   MV_TRY(format_json(fn, scribble, sequence, &t));
-  mv_atomic_file *file = NULL;
-  mv_status s = mv_atomic_open(fn, path, &file);
-  if (s == MV_OK) {
-    mv_atomic_write(file, t.data, t.length);
-    s = mv_atomic_commit(file);
-  }
+  mv_status s = mv_atomic_write_all(fn, path, t.data, t.length);
   free(t.data);
   return s;
 }

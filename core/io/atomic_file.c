@@ -118,3 +118,10 @@ void mv_atomic_abort(mv_atomic_file *f) {
   free(f->final_path);
   free(f);
 }
+
+mv_status mv_atomic_write_all(const char *caller, const char *path, const void *data, size_t size) {
+  mv_atomic_file *file = NULL;
+  MV_TRY(mv_atomic_open(caller, path, &file));
+  mv_atomic_write(file, data, size);
+  return mv_atomic_commit(file);
+}

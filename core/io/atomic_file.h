@@ -23,6 +23,8 @@ int mv_atomic_write(mv_atomic_file *file, const void *data, size_t size);
 /* Flushes, closes, renames; on any failure removes the temporary file.
  * Frees `file` in all cases. */
 mv_status mv_atomic_commit(mv_atomic_file *file);
+/* The whole file at once: open, write `size` bytes, commit. */
+mv_status mv_atomic_write_all(const char *caller, const char *path, const void *data, size_t size);
 /* Closes and removes the temporary file; frees `file` (NULL accepted). */
 void mv_atomic_abort(mv_atomic_file *file);
 

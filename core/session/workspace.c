@@ -107,12 +107,7 @@ static mv_status write_manifest(const char *dir, const mv_workspace_manifest *m)
   char path[PATH_BYTES];
   join(path, dir, "manifest.json");
   if (t.failed) return mv_fail(MV_E_MEMORY, "%s: out of memory", path);
-  mv_atomic_file *f = NULL;
-  mv_status st = mv_atomic_open("mv_session_attach", path, &f);
-  if (st == MV_OK) {
-    mv_atomic_write(f, t.data, t.length);
-    st = mv_atomic_commit(f);
-  }
+  mv_status st = mv_atomic_write_all("mv_session_attach", path, t.data, t.length);
   mv_text_free(&t);
   return st;
 }
@@ -243,10 +238,7 @@ mv_status mv_workspace_propagation_started(mv_session *s, int frame) {
   char path[PATH_BYTES], text[32];
   join(path, w->dir, "propagating");
   int n = snprintf(text, sizeof text, "%d\n", frame);
-  mv_atomic_file *f = NULL;
-  MV_TRY(mv_atomic_open("mv_session_propagate", path, &f));
-  mv_atomic_write(f, text, (size_t)n);
-  return mv_atomic_commit(f);
+  return mv_atomic_write_all("mv_session_propagate", path, text, (size_t)n);
 }
 
 mv_status mv_workspace_frame_done(mv_session *s, int frame) {

@@ -170,12 +170,7 @@ mv_status mv_log_create(const char *path, int objects, const char *interaction) 
   mv_text_put_string(&t, interaction);
   mv_text_printf(&t, ", \"rounds\": [%s", TRAILER);
   if (t.failed) return mv_fail(MV_E_MEMORY, "%s: out of memory", path);
-  mv_atomic_file *f = NULL;
-  mv_status st = mv_atomic_open("mv_session_attach", path, &f);
-  if (st == MV_OK) {
-    mv_atomic_write(f, t.data, t.length);
-    st = mv_atomic_commit(f);
-  }
+  mv_status st = mv_atomic_write_all("mv_session_attach", path, t.data, t.length);
   mv_text_free(&t);
   return st;
 }
@@ -273,14 +268,8 @@ mv_status mv_log_open(const char *path, int repair, mv_log *log, mv_json **tree,
                       rounds->type != MV_JSON_ARRAY))
     st = mv_fail(MV_E_FORMAT, "%s: not a mivos workspace log (expected \"_mivos_log\": 1 and a "
                  "\"rounds\" array)", path);
-  if (st == MV_OK && repaired && repair) {   /* the file gets the repaired text, atomically */
-    mv_atomic_file *f = NULL;
-    st = mv_atomic_open("mv_session_attach", path, &f);
-    if (st == MV_OK) {
-      mv_atomic_write(f, repaired, repaired_size);
-      st = mv_atomic_commit(f);
-    }
-  }
+  if (st == MV_OK && repaired && repair)   /* the file gets the repaired text, atomically */
+    st = mv_atomic_write_all("mv_session_attach", path, repaired, repaired_size);
   if (st == MV_OK && repair) {
     log->fd = open(path, O_RDWR | O_CLOEXEC);
     if (log->fd < 0) st = mv_fail(MV_E_IO, "%s: cannot open the log for writing: %s", path,

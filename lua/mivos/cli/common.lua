@@ -345,6 +345,20 @@ local function contains(list, value)
   return false
 end
 
+-- The option table of a command that opens sessions, with the options that
+-- pick and load the modules (--weights, --device, --interaction,
+-- --propagation, --fusion, --backend; read by common.load_modules) added to
+-- the command's own.
+function common.with_module_options(options)
+  options["--weights"] = { arg = "DIR" }
+  options["--device"] = { arg = "D" }
+  options["--interaction"] = { arg = "NAME" }
+  options["--propagation"] = { arg = "NAME" }
+  options["--fusion"] = { arg = "NAME" }
+  options["--backend"] = { arg = "FILE", multiple = true }
+  return options
+end
+
 -- The options --backend, --interaction, --propagation and --fusion, shared
 -- by the commands that open sessions: runs every --backend file, then
 -- checks the three names against what the library has built in

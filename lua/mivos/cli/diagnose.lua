@@ -59,22 +59,16 @@ exit codes: 0 success; 1 failure (missing ROOT or sequence, unreadable
 
 local spec = {
   name = "diagnose", usage = M.usage, positionals = { "ROOT" },
-  options = {
+  options = common.with_module_options({
     ["--sequences"] = { arg = "LIST" },
     ["--out"] = { arg = "DIR" },
     ["--parts"] = { arg = "LIST" },
-    ["--weights"] = { arg = "DIR" },
-    ["--interaction"] = { arg = "NAME" },
-    ["--propagation"] = { arg = "NAME" },
-    ["--fusion"] = { arg = "NAME" },
-    ["--backend"] = { arg = "FILE", multiple = true },
-    ["--device"] = { arg = "D" },
     ["--scribbles"] = { arg = "S", choices = { "auto", "latest", "all" } },
     ["--max-time"] = { arg = "S", type = "number", min = 0, max = 600 },
     ["--resolution"] = { arg = "R" },
     ["--quiet"] = {},
     ["-q"] = { alias = "--quiet" },
-  },
+  }),
 }
 
 local function parse_parts(text, diagnosis)

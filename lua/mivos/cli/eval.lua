@@ -76,15 +76,9 @@ exit codes: 0 success; 1 failure (missing ROOT or sequence, unreadable
 local spec = {
   name = "eval", usage = M.usage, positionals = { "ROOT" }, min_positionals = 0,
   max_positionals = 1,
-  options = {
+  options = common.with_module_options({
     ["--sequences"] = { arg = "LIST" },
     ["--out"] = { arg = "DIR" },
-    ["--weights"] = { arg = "DIR" },
-    ["--interaction"] = { arg = "NAME" },
-    ["--propagation"] = { arg = "NAME" },
-    ["--fusion"] = { arg = "NAME" },
-    ["--backend"] = { arg = "FILE", multiple = true },
-    ["--device"] = { arg = "D" },
     ["--schedule"] = { arg = "S", choices = { "mivos", "free" } },
     ["--scribbles"] = { arg = "S", choices = { "auto", "latest", "all" } },
     ["--max-interactions"] = { arg = "N", type = "int", min = 1, max = 16 },
@@ -95,7 +89,7 @@ local spec = {
     ["--from-report"] = { arg = "FILE" },
     ["--quiet"] = {},
     ["-q"] = { alias = "--quiet" },
-  },
+  }),
 }
 
 local function read_text(path)

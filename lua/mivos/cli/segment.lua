@@ -107,7 +107,7 @@ exit codes: 0 success; 1 failure (missing or unreadable video, rounds file
 
 local spec = {
   name = "segment", usage = M.usage, positionals = { "VIDEO" },
-  options = {
+  options = common.with_module_options({
     ["--rounds"] = { arg = "FILE" },
     ["--init-mask"] = { arg = "F:FILE" },
     ["--out"] = { arg = "DIR", required = true },
@@ -117,12 +117,6 @@ local spec = {
     ["--dilate"] = { arg = "R", type = "int", min = 0 },
     ["--progress"] = { arg = "MODE", choices = { "text", "json" } },
     ["--objects"] = { arg = "K", type = "int", min = 1, max = 255 },
-    ["--weights"] = { arg = "DIR" },
-    ["--device"] = { arg = "D" },
-    ["--interaction"] = { arg = "NAME" },
-    ["--propagation"] = { arg = "NAME" },
-    ["--fusion"] = { arg = "NAME" },
-    ["--backend"] = { arg = "FILE", multiple = true },
     ["--short-side"] = { arg = "N", type = "int", min = 0 },
     ["--overlay"] = { arg = "FILE" },
     ["--output-size"] = { arg = "S", choices = { "source", "working" } },
@@ -133,7 +127,7 @@ local spec = {
     ["--quiet"] = {},
     ["-q"] = { alias = "--quiet" },
     ["--workspace"] = { arg = "DIR" },
-  },
+  }),
 }
 
 -- The names mivos writes in --out: NNNNN.png (5 digits or more).

@@ -52,21 +52,15 @@ exit codes: 0 stopped with Ctrl-C; 1 failure (unreadable video, workspace
 
 local spec = {
   name = "serve", usage = M.usage, positionals = { "VIDEO" },
-  options = {
+  options = common.with_module_options({
     ["--workspace"] = { arg = "DIR", required = true },
     ["--port"] = { arg = "P", type = "int", min = 0, max = 65535 },
     ["--host"] = { arg = "ADDR" },
     ["--objects"] = { arg = "K", type = "int", min = 1, max = 255 },
-    ["--weights"] = { arg = "DIR" },
-    ["--device"] = { arg = "D" },
-    ["--interaction"] = { arg = "NAME" },
-    ["--propagation"] = { arg = "NAME" },
-    ["--fusion"] = { arg = "NAME" },
-    ["--backend"] = { arg = "FILE", multiple = true },
     ["--short-side"] = { arg = "N", type = "int", min = 0 },
     ["--quiet"] = {},
     ["-q"] = { alias = "--quiet" },
-  },
+  }),
 }
 
 local LOOPBACK = { ["127.0.0.1"] = true, ["localhost"] = true, ["::1"] = true }
