@@ -3,8 +3,9 @@
 -- default fusion and with `linear`. libby is a sequence on which a
 -- correction round damages frames in between (at 480p with `linear`: J&F
 -- 0.796 after interaction 3, 0.750 after 6). Measured here (J&F after
--- interactions 3 / 6 / 8): conservative 0.7632 / 0.7220 / 0.7294, linear
--- 0.7632 / 0.7182 / 0.7269. The asserts keep a small margin under these.
+-- interactions 3 / 6 / 8): conservative 0.7632 / 0.7443 / 0.7536, linear
+-- 0.7632 / 0.7182 / 0.7269 (linear loses 0.045 in the round after 3 and
+-- would fail the first assert). The asserts keep a margin under these.
 package.path = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/?.lua;" .. package.path
 local t = require("testlib")
 local mivos = require("mivos")
@@ -14,9 +15,9 @@ local json = require("mivos.json")
 local MIVOS = t.quote(t.build .. "/mivos")
 local DAVIS = t.shared .. "/data/davis2016"
 local SEQ, SHORT = "libby", 240
--- the most J&F a correction round may lose (measured 0.041 after 6, none
--- after 8), the final J&F (measured 0.7294), the margin to linear (+0.0025)
-local LOSS6, LOSS8, FINAL, BELOW_LINEAR = 0.05, 0.01, 0.72, 0.005
+-- the most J&F a correction round may lose (measured 0.019 after 6, a gain
+-- after 8), the final J&F (measured 0.7536), the gain over linear (+0.027)
+local LOSS6, LOSS8, FINAL, OVER_LINEAR = 0.03, 0.01, 0.745, 0.015
 local tmp = t.tempdir()
 local root = tmp .. "/root"
 
@@ -57,9 +58,9 @@ t.case("loop on libby: corrections do not damage the frames they should not", fu
   t.check(a6 >= a3 - LOSS6 and a8 >= a6 - LOSS8,
           string.format("no correction round loses more than measured (%.4f -> %.4f -> %.4f)",
                         a3, a6, a8))
-  t.check(a8 >= FINAL, string.format("final J&F %.4f >= %.2f", a8, FINAL))
-  t.check(a8 >= l8 - BELOW_LINEAR,
-          string.format("not below linear (%.4f >= %.4f - %.3f)", a8, l8, BELOW_LINEAR))
+  t.check(a8 >= FINAL, string.format("final J&F %.4f >= %.3f", a8, FINAL))
+  t.check(a8 >= l8 + OVER_LINEAR,
+          string.format("above linear (%.4f >= %.4f + %.3f)", a8, l8, OVER_LINEAR))
 end)
 
 t.finish()
