@@ -1,4 +1,4 @@
-/* Confidence fusion (fusion/fuser.h) and the refinement wrapper
+/* Confidence and conservative fusion (fusion/fuser.h) and the refinement wrapper
  * (propagation/refine.h): bad arguments and options, the fusion formula on
  * hand-made probabilities, and the refinement through the engine on a
  * synthetic sequence (objects with sharp colour edges, which labelprop's
@@ -197,6 +197,69 @@ static double propagated_iou(frames *f, int refined) {
   mv_engine_free(engine);
   return sum / (T - 1);
 }
+/* Conservative fusion (fuser.h) on 2 channels x 4 pixels (the pixels of
+ * test_confidence_formula): bad arguments, then the formula for a bounded
+ * pass (tc = 0, tr = 4, ti = 1: share s = 1/4) and for a pass to the video's
+ * end (tr = 4, ti = 6, previous_distance 6: s = 6/8), with and without
+ * certainty, against values computed here in double. */
+static void test_conservative_formula(void) {
+  enum { P = 4 };
+  const float cur[2 * P] = {0, 0.5f, 1, 0.5f, /* background */ 1, 0.5f, 0, 0.5f};
+  const float prev[2 * P] = {0.5f, 1, 0, 0.5f, /* background */ 0.5f, 0, 1, 0.5f};
+  mv_fuser fuser;
+  CHECK_FAILS(mv_fuser_conservative(2.0f, 1, NULL), MV_E_ARGUMENT);
+  CHECK_FAILS(mv_fuser_conservative(0.1f, 1, &fuser), MV_E_ARGUMENT);
+  CHECK_FAILS(mv_fuser_conservative(NAN, 1, &fuser), MV_E_ARGUMENT);
+  mv_tensor c = {0}, p = {0}, out = {0};
+  if (!CHECK_OK(mv_tensor_new(&c, 2, 1, 1, P)) || !CHECK_OK(mv_tensor_new(&p, 2, 1, 1, P)))
+    return;
+  CHECK_OK(mv_tensor_upload(&c, cur));
+  CHECK_OK(mv_tensor_upload(&p, prev));
+  for (int certainty = 0; certainty < 2; certainty++) {
+    const float gamma = 2.0f;
+    if (!CHECK_OK(mv_fuser_conservative(gamma, certainty, &fuser))) continue;
+    CHECK(!strcmp(fuser.name, "conservative") && fuser.open_passes == 1,
+          "the fuser's name, and it fuses passes to the video's end");
+    mv_tensor_free(&out);
+    mv_fusion_input bad = {.previous = &p, .current = &c, .tc = 0, .tr = 4, .ti = 4};
+    CHECK_FAILS(fuser.ops->fuse(fuser.self, &bad, &out), MV_E_ARGUMENT);
+    bad.ti = 6;  /* outside tc..tr without a previous distance */
+    CHECK_FAILS(fuser.ops->fuse(fuser.self, &bad, &out), MV_E_ARGUMENT);
+    bad.previous_distance = -1;
+    CHECK_FAILS(fuser.ops->fuse(fuser.self, &bad, &out), MV_E_ARGUMENT);
+    CHECK(mv_tensor_is_empty(&out), "no output after a refused fusion");
+    const mv_fusion_input cases[2] = {
+        {.previous = &p, .current = &c, .tc = 0, .tr = 4, .ti = 1},
+        {.previous = &p, .current = &c, .tc = 8, .tr = 4, .ti = 6, .previous_distance = 6}};
+    const double share[2] = {0.25, 0.75};
+    for (int k = 0; k < 2; k++) {
+      float got[2 * P];
+      mv_tensor_free(&out);
+      if (!CHECK_OK(fuser.ops->fuse(fuser.self, &cases[k], &out)) ||
+          !CHECK_OK(mv_tensor_download(&out, got)))
+        continue;
+      double a0 = pow(share[k], gamma), worst = 0;
+      for (int i = 0; i < P; i++) {
+        double conf_c = (i == 0 || i == 2) ? 1 : 0, conf_p = (i == 1 || i == 2) ? 1 : 0;
+        double a = a0, b = 1 - a0;
+        if (certainty) a *= 0.05 + conf_c, b *= 0.05 + conf_p;
+        double w = a / (a + b);
+        for (int ch = 0; ch < 2; ch++) {
+          double d = fabs(w * cur[ch * P + i] + (1 - w) * prev[ch * P + i] - got[ch * P + i]);
+          if (d > worst) worst = d;
+        }
+      }
+      CHECK(worst < 1e-5, "conservative formula (%s, %s certainty): max |error| %.2g < 1e-5",
+            k ? "pass to the video's end" : "bounded pass", certainty ? "with" : "without",
+            worst);
+    }
+    mv_fuser_destroy(&fuser);
+  }
+  mv_tensor_free(&c);
+  mv_tensor_free(&p);
+  mv_tensor_free(&out);
+}
+
 
 static void test_refine_synthetic(void) {
   frames *f = malloc(sizeof *f);
@@ -213,6 +276,7 @@ static void test_refine_synthetic(void) {
 int main(void) {
   test_arguments();
   test_confidence_formula();
+  test_conservative_formula();
   test_refine_synthetic();
   return mv_test_finish();
 }

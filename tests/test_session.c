@@ -80,7 +80,7 @@ static void davis_loop(const char *sequence, double threshold) {
     mv_session_info si;
     CHECK_OK(mv_session_get_info(s, &si));
     CHECK(!strcmp(si.interaction, "strokecut") && !strcmp(si.propagation, "labelprop-flow") &&
-              !strcmp(si.fusion, "linear"),
+              !strcmp(si.fusion, "conservative"),
           "weight-free defaults, got %s + %s + %s", si.interaction, si.propagation, si.fusion);
     memset(pred, 0, plane * T);
     double t0 = mv_test_now();

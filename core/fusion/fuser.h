@@ -21,6 +21,10 @@ typedef struct mv_fusion_input {
    * its own (network fusion after a propagation module without them). */
   const mv_tensor *interacted_image, *interacted_mask;
   int tc, tr, ti;
+  /* Frames from ti to the nearest frame interacted on before this round
+   * (tr itself left out): how far the previous result at ti is from its
+   * own source. 0 when unknown (then |ti - tc|). */
+  int previous_distance;
 } mv_fusion_input;
 
 typedef struct mv_fuser_ops {
@@ -33,6 +37,10 @@ typedef struct mv_fuser {
   const mv_fuser_ops *ops;
   void *self;
   const char *name;
+  /* 1: also fuse a pass that runs to the video's end (no interacted frame
+   * bounds it; tc is then -1 or the frame count, previous_distance > 0),
+   * instead of replacing the previous result there. */
+  int open_passes;
 } mv_fuser;
 
 /* Releases a fuser's state (safe on a zeroed one). */
@@ -75,5 +83,20 @@ mv_status mv_fuser_linear(mv_fuser *out);
  * interacted_mask, when given (not NULL, not empty), must have the
  * probabilities' shape. */
 mv_status mv_fuser_confidence(mv_fuser *out);
+
+/* "conservative" (conservative_fusion.c): a correction replaces the
+ * previous result near the frame it was made on and keeps it where the
+ * previous result's own source is as near. With d_new = |ti - tr|, d_old =
+ * previous_distance (|ti - tc| when 0) and the new round's share
+ * s = d_old / (d_old + d_new) (= nc of "linear" when tc is the nearest
+ * earlier interacted frame), a = s^gamma and b = 1 - a; with use_certainty
+ * a and b are also multiplied by (0.05 + conf) of their round (conf as for
+ * "confidence"):  fused = (a * current + b * previous) / (a + b).
+ * Also fuses passes that run to the video's end (open_passes = 1): there
+ * the previous result came from an interaction on the other side of tr.
+ * ti must differ from tr and lie strictly between tc and tr unless
+ * previous_distance > 0; shapes as for mv_fuser_linear; gamma outside
+ * 0.25 .. 16 fails with MV_E_ARGUMENT. */
+mv_status mv_fuser_conservative(float gamma, int use_certainty, mv_fuser *out);
 
 #endif

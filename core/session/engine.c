@@ -215,6 +215,17 @@ static mv_status allocate_bank(mv_engine *e, int capacity, mv_memory *memory) {
   return MV_OK;
 }
 
+/* Frames from ti to the nearest interacted frame other than tr (0: none). */
+static int previous_distance(const mv_engine *e, int tr, int ti) {
+  int best = 0;
+  for (int t = 0; t < e->config.frames; t++) {
+    if (!e->interacted[t] || t == tr) continue;
+    int d = abs(ti - t);
+    if (!best || d < best) best = d;
+  }
+  return best;
+}
+
 static mv_status fuse_frame(mv_engine *e, const interaction *in, int tc, int ti, void *query,
                             mv_tensor *current, mv_tensor *fused) {
   mv_tensor image = {0}, previous = {0}, tr_image = {0}, tr_mask = {0};
@@ -226,7 +237,7 @@ static mv_status fuse_frame(mv_engine *e, const interaction *in, int tc, int ti,
       e->propagator.ops->query_key ? e->propagator.ops->query_key(e->propagator.self, query) : NULL;
   mv_fusion_input input = {&image,   &previous, current,   &in->pos_diff, &in->neg_diff,
                            &in->key, query_key, &tr_image, &tr_mask,      tc,
-                           in->frame, ti};
+                           in->frame, ti,     previous_distance(e, in->frame, ti)};
   if (s == MV_OK) s = e->fuser.ops->fuse(e->fuser.self, &input, fused);
   mv_tensor *temps[4] = {&image, &previous, &tr_image, &tr_mask};
   for (int i = 0; i < 4; i++) mv_tensor_free(temps[i]);
@@ -293,7 +304,11 @@ static mv_status open_pass(mv_engine_run *r) {
   const pass *p = &r->passes[r->pass_index];
   r->open = 1;
   r->certain = e->certain_count;
-  r->fuse = p->closest != e->config.frames && p->closest != -1 && e->has_fuser;
+  /* A pass to the video's end is fused only by a fuser that asks for it,
+   * and only over a previous result from another interacted frame. */
+  int bounded = p->closest != e->config.frames && p->closest != -1;
+  r->fuse = e->has_fuser &&
+            (bounded || (e->fuser.open_passes && previous_distance(e, idx, idx) > 0));
   r->ti = idx;
   MV_TRY(allocate_bank(e, (p->length - 1) / e->config.memory_every + 1 + r->certain, &r->memory));
   /* Slots after the certain memory form a ring; without a byte bound it

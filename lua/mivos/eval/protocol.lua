@@ -284,6 +284,15 @@ function protocol.run_sequence(seq, options)
       local fj, ff = 0, 0
       for k = 1, K do fj, ff = fj + j[frame * K + k - 1], ff + f[frame * K + k - 1] end
       it.frame_J, it.frame_F = fj / K, ff / K
+      if propagate then
+        -- per-frame J and F (means over objects): what a round changed where
+        it.frames_J, it.frames_F = {}, {}
+        for t = 0, T - 1 do
+          local tj, tf = 0, 0
+          for k = 1, K do tj, tf = tj + j[t * K + k - 1], tf + f[t * K + k - 1] end
+          it.frames_J[t + 1], it.frames_F[t + 1] = tj / K, tf / K
+        end
+      end
       record.interactions[i] = it
       if o.on_interaction then o.on_interaction(record, it) end
 

@@ -13,7 +13,8 @@
 -- Values are fractions in [0, 1]; times in seconds. Per sequence and
 -- interaction: interaction (1-based), frame (0-based), propagated, strokes,
 -- J, F, J&F (means over all frames, then over objects), seconds, scored
--- (false: filled after the time limit, section 4.4), objects (per object).
+-- (false: filled after the time limit, section 4.4), objects (per object);
+-- after a propagation also frames_J, frames_F (per frame, means over objects).
 local json = require("mivos.json")
 local summary = require("mivos.eval.summary")
 local plot = require("mivos.eval.plot")
@@ -51,6 +52,11 @@ function report.add_sequence(r, rec)
       seconds = round(it.seconds), scored = it.scored ~= false, objects = objects,
       discarded = it.discarded,
     }
+    if it.frames_J then
+      local fj, ff = json.array({}), json.array({})
+      for t = 1, #it.frames_J do fj[t], ff[t] = round(it.frames_J[t], 4), round(it.frames_F[t], 4) end
+      seq.interactions[i].frames_J, seq.interactions[i].frames_F = fj, ff
+    end
   end
   r.sequences[#r.sequences + 1] = seq
   return seq

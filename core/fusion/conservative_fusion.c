@@ -1,0 +1,111 @@
+/* conservative fusion: a correction round that keeps the previous result
+ * except near the frame it was made on (formula and reasoning in fuser.h).
+ * Weight-free; runs on the host over downloaded probabilities. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "error.h"
+#include "fusion/fuser.h"
+
+static const char fn[] = "conservative fusion";
+
+typedef struct conservative {
+  float gamma;      /* exponent of the new round's distance weight */
+  int certainty;    /* 1: weights also follow each round's per-pixel certainty */
+} conservative;
+
+static mv_status check_probabilities(const mv_tensor *t, const char *arg) {
+  MV_CHECK_ARG(t, "%s: %s is NULL", fn, arg);
+  MV_TRY(mv_tensor_check(t, fn, arg));
+  MV_CHECK_ARG(t->n >= 2 && t->c == 1,
+               "%s: %s is %dx%dx%dx%d, expected (k+1) x 1 x H x W with k >= 1", fn, arg, t->n,
+               t->c, t->h, t->w);
+  return MV_OK;
+}
+
+/* 1 - normalised entropy of the channels of pixel i: 1 one-hot, 0 uniform. */
+static float certainty(const float *p, int channels, size_t plane, size_t i, float log_channels) {
+  float h = 0;
+  for (int c = 0; c < channels; c++) {
+    float v = p[(size_t)c * plane + i];
+    if (v > 1e-6f) h -= v * logf(v);
+  }
+  float conf = 1.0f - h / log_channels;
+  return conf < 0 ? 0 : conf;
+}
+
+static mv_status conservative_fuse(void *self, const mv_fusion_input *in, mv_tensor *out) {
+  const conservative *c = self;
+  MV_CHECK_ARG(in && out, "%s: NULL argument", fn);
+  MV_CHECK_ARG(in->previous_distance >= 0, "%s: previous_distance = %d is negative", fn,
+               in->previous_distance);
+  MV_CHECK_ARG(in->ti != in->tr && (in->previous_distance > 0 ||
+                                    (in->tc < in->ti && in->ti < in->tr) ||
+                                    (in->tr < in->ti && in->ti < in->tc)),
+               "%s: frame ti = %d must differ from tr = %d and lie strictly between tc = %d "
+               "and tr unless previous_distance > 0", fn, in->ti, in->tr, in->tc);
+  MV_TRY(check_probabilities(in->current, "current"));
+  MV_TRY(check_probabilities(in->previous, "previous"));
+  const mv_tensor *cur = in->current, *prev = in->previous;
+  MV_CHECK_ARG(prev->n == cur->n && prev->h == cur->h && prev->w == cur->w,
+               "%s: previous is %dx%dx%dx%d but current is %dx%dx%dx%d", fn, prev->n, prev->c,
+               prev->h, prev->w, cur->n, cur->c, cur->h, cur->w);
+  int channels = cur->n;
+  size_t plane = (size_t)cur->h * cur->w, count = (size_t)channels * plane;
+  int allocated = 0;
+  MV_TRY(mv_tensor_prepare(out, channels, 1, cur->h, cur->w, fn, "out", &allocated));
+  float *host = malloc(2 * count * sizeof(float));
+  if (!host) {
+    if (allocated) mv_tensor_free(out);
+    return mv_fail(MV_E_MEMORY, "%s: out of memory for %d x %dx%d probabilities", fn, channels,
+                   cur->h, cur->w);
+  }
+  float *c_host = host, *p_host = host + count;
+  mv_status s = mv_tensor_download(cur, c_host);
+  if (s == MV_OK) s = mv_tensor_download(prev, p_host);
+  if (s == MV_OK) {
+    double d_new = fabs((double)(in->ti - in->tr));
+    double d_old = in->previous_distance > 0 ? (double)in->previous_distance
+                                             : fabs((double)(in->ti - in->tc));
+    /* the new round's share by distance, bent towards the previous result */
+    float a0 = (float)pow(d_old / (d_old + d_new), (double)c->gamma);
+    float b0 = 1.0f - a0;
+    float log_channels = logf((float)channels);
+    const float floor_conf = 0.05f;  /* two unsure rounds still blend by distance */
+    for (size_t i = 0; i < plane; i++) {
+      float a = a0, b = b0, previous_mass = 0;
+      for (int ch = 0; ch < channels; ch++) previous_mass += p_host[(size_t)ch * plane + i];
+      /* no previous result here (a propagation stopped before this frame) */
+      if (previous_mass < 0.5f) b = 0;
+      if (c->certainty) {
+        a *= floor_conf + certainty(c_host, channels, plane, i, log_channels);
+        b *= floor_conf + certainty(p_host, channels, plane, i, log_channels);
+      }
+      float w = a + b > 0 ? a / (a + b) : 0.5f;
+      for (int ch = 0; ch < channels; ch++) {
+        size_t j = (size_t)ch * plane + i;
+        c_host[j] = w * c_host[j] + (1.0f - w) * p_host[j];
+      }
+    }
+    s = mv_tensor_upload(out, c_host);
+  }
+  free(host);
+  if (s != MV_OK && allocated) mv_tensor_free(out);
+  return s;
+}
+
+static void conservative_destroy(void *self) { free(self); }
+
+static const mv_fuser_ops conservative_fuser_ops = {conservative_fuse, conservative_destroy};
+
+mv_status mv_fuser_conservative(float gamma, int use_certainty, mv_fuser *out) {
+  MV_CHECK_ARG(out, "mv_fuser_conservative: out is NULL");
+  MV_CHECK_ARG(isfinite(gamma) && gamma >= 0.25f && gamma <= 16.0f,
+               "mv_fuser_conservative: gamma = %g, expected 0.25 .. 16", (double)gamma);
+  conservative *c = malloc(sizeof *c);
+  if (!c) return mv_fail(MV_E_MEMORY, "mv_fuser_conservative: out of memory");
+  c->gamma = gamma;
+  c->certainty = use_certainty != 0;
+  *out = (mv_fuser){&conservative_fuser_ops, c, "conservative", 1};
+  return MV_OK;
+}
