@@ -143,6 +143,11 @@ static void dump(const frame_case *c, const uint8_t *pred, const uint8_t *pos, c
   free(img);
 }
 
+/* 1: each round's previous mask is the round before's result (--chain, as
+ * the session hands graphcut); 0: every round starts from the mask before
+ * the first (the session's stroke memory for strokecut). */
+static int chain_rounds;
+
 static int robot_rounds(const mv_interactor *it, const frame_case *c, int rounds, double *j,
                         double *seconds, uint8_t *before_last, uint8_t *last) {
   const size_t n = (size_t)c->width * c->height;
@@ -158,7 +163,7 @@ static int robot_rounds(const mv_interactor *it, const frame_case *c, int rounds
     ok = robot_strokes(c, pred, history) >= 0;
     if (!ok) break;
     stroke_maps(history, c->width, c->height, pos, neg);
-    for (size_t i = 0; i < n; i++) prev[i] = pred[i];
+    for (size_t i = 0; i < n; i++) prev[i] = chain_rounds ? pred[i] : c->start ? c->start[i] : 0;
     mv_interaction_input in = {c->rgb, c->width, c->height, prev, pos, neg};
     double t0 = cpu_now();
     ok = CHECK_OK(mv_interactor_run(it, &in, out));
@@ -447,6 +452,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--start-from") && i + 1 < argc) start_frame = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--dump") && i + 1 < argc) dump_dir = argv[++i];
+    else if (!strcmp(argv[i], "--chain")) chain_rounds = 1;
     else if (!strcmp(argv[i], "--backend") && i + 1 < argc && backend_count < 8)
       backends[backend_count++] = argv[++i];
     else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
