@@ -102,7 +102,7 @@ typedef struct mv_strokecut_options {
   double correction_scale;  /* radius at least this x the correcting strokes' length, 0..10 (0.5) */
   double distance_weight;   /* first mask: nats a pixel per box side of distance to a stroke, 0..100 (2) */
   double edge_band;         /* correction: pixels either side of the previous mask's edge left
-                               out of both colour models, 0..100 (10; 0 = none) */
+                               out of both colour models, 0..100 (0 = none) */
 } mv_strokecut_options;
 
 void mv_strokecut_options_default(mv_strokecut_options *options);

@@ -21,8 +21,8 @@
  * objects look far from their own skeleton.)
  *
  * Correction (previous mask not empty): colour models from the previous
- * mask (with the strokes; not from a band along its edge, where a
- * propagated mask is wrong), a cost for leaving the previous mask that grows
+ * mask (with the strokes; optionally not from a band along its edge),
+ * a cost for leaving the previous mask that grows
  * from 0 at a correcting stroke to its full value over a radius that grows
  * with the strokes' length (the robot's strokes are skeletons of the error
  * regions, so longer strokes mark larger errors), one cut, and only the
@@ -67,7 +67,7 @@ void mv_strokecut_options_default(mv_strokecut_options *o) {
   o->correction_radius = 40.0;
   o->distance_weight = 2.0;
   o->correction_scale = 0.5;
-  o->edge_band = 10.0;
+  o->edge_band = 0.0;
 }
 
 /* ---- colour models ---------------------------------------------------------- */
@@ -321,11 +321,12 @@ static mv_status correct_mask(const strokecut *sc, const mv_interaction_input *i
     const double band = sc->o.edge_band;
     if (band > 0) {
       /* The previous mask's edge is where a propagated mask's errors are:
-       * its colours sample neither side (strokes still do). Measured with
-       * `test_strokecut --experiment [--start-from 10|20]`, band 10 against
-       * none: mean J after rounds 1/2/3 0.712/0.843/0.884 vs 0.714/0.834/0.877
-       * (from frame 10's truth), 0.746/0.850/0.886 vs 0.747/0.835/0.881
-       * (frame 20's), frame 0 rounds 2/3 0.846/0.891 vs 0.837/0.893. */
+       * its colours sample neither side (strokes still do). Off by default:
+       * band 10 helped on stand-ins for a propagated mask (`test_strokecut
+       * --experiment --start-from 10`: mean J after rounds 1/2/3
+       * 0.712/0.843/0.884 vs 0.714/0.834/0.877) but hurt on the real ones of
+       * the loop (`mivos eval`: final J&F 0.723 vs 0.729; breakdance frame
+       * C J 0.442/0.460 vs 0.716/0.910). */
       uint8_t *edge_side = b->scratch;
       for (size_t i = 0; i < n; i++) edge_side[i] = !prev[i];
       distance_to(edge_side, w, h, b->dist);  /* inside: distance to the background */
