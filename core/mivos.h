@@ -421,7 +421,8 @@ typedef struct mv_stroke {
 } mv_stroke;
 
 /* Interactions on one frame: only that frame's mask changes, and the change
- * can be undone. region may be NULL (whole frame). */
+ * can be undone. region may be NULL (whole frame). Where strokes of both
+ * signs cross, the later one counts (as the DAVIS robot's maps). */
 mv_status mv_session_scribble(mv_session *session, int frame, int object,
                               const mv_stroke *strokes, int count, const mv_region *region);
 /* A click: a disk of radius 5 (positive or negative) given to the interaction

@@ -439,8 +439,9 @@ mv_status mv_session_scribble(mv_session *s, int frame, int object, const mv_str
   MV_CHECK_ARG(s && (strokes || count == 0), "mv_session_scribble: NULL argument");
   MV_CHECK_ARG(count > 0, "mv_session_scribble: no strokes given");
   size_t n = (size_t)s->width * s->height;
-  uint8_t *maps = calloc(3 * n, 1), *stroke = maps + 2 * n;
+  uint8_t *maps = calloc(3 * n, 1);   /* positive, negative, one stroke */
   if (!maps) return mv_fail(MV_E_MEMORY, "mv_session_scribble: out of memory");
+  uint8_t *stroke = maps + 2 * n;
   mv_status st = MV_OK;
   for (int i = 0; i < count && st == MV_OK; i++) {
     if (!strokes[i].xy || strokes[i].count < 1) {
@@ -452,7 +453,8 @@ mv_status mv_session_scribble(mv_session *s, int frame, int object, const mv_str
                             strokes[i].thickness > 0 ? strokes[i].thickness : 3.0f, 1);
     /* Later strokes on top of earlier ones of the other sign (as the
      * robot's maps, and as the same strokes given one per call). */
-    uint8_t *mine = strokes[i].positive ? maps : maps + n, *other = strokes[i].positive ? maps + n : maps;
+    uint8_t *mine = strokes[i].positive ? maps : maps + n;
+    uint8_t *other = strokes[i].positive ? maps + n : maps;
     for (size_t p = 0; p < n && st == MV_OK; p++)
       if (stroke[p]) mine[p] = 1, other[p] = 0;
   }
