@@ -422,7 +422,8 @@ typedef struct mv_stroke {
 } mv_stroke;
 
 /* Interactions on one frame: only that frame's mask changes, and the change
- * can be undone. region may be NULL (whole frame). */
+ * can be undone. region may be NULL (whole frame). Where strokes of both
+ * signs cross, the later one counts (as the DAVIS robot's maps). */
 mv_status mv_session_scribble(mv_session *session, int frame, int object,
                               const mv_stroke *strokes, int count, const mv_region *region);
 /* A click: a disk of radius 5 (positive or negative) given to the interaction
@@ -438,6 +439,16 @@ mv_status mv_session_draw(mv_session *session, int frame, int object, const floa
 mv_status mv_session_interact_maps(mv_session *session, int frame, int object,
                                    const uint8_t *positive, const uint8_t *negative,
                                    const mv_region *region);
+/* Strokes given one at a time: the backends that want every stroke (the
+ * default, strokecut) get, at each scribble, click or maps call, all the
+ * strokes given on the frame since its stroke group began, with the mask
+ * the frame had then; so one stroke per call gives the mask that the same
+ * strokes give in one call. A group begins with the first stroke after a
+ * stroke on another frame, any other edit of the frame (undo, reset, mask
+ * import, free-hand drawing, box), a propagation, an object change, or this
+ * call, which ends the group (e.g. the end of one robot interaction: its
+ * corrections then start from the mask it left). Logged in a workspace. */
+mv_status mv_session_end_strokes(mv_session *session);
 /* Replaces the frame's whole label map (e.g. an initial mask read from PNG);
  * every label must be 0 or an object id. */
 mv_status mv_session_set_labels(mv_session *session, int frame, const uint8_t *labels);

@@ -79,8 +79,9 @@ mv_status mv_interactor_graphcut(mv_interactor *out);
  * strokes, the cut is iterated `iterations` times with colour models
  * refitted on its two sides, and only parts connected to a positive stroke
  * are kept. With a previous mask (later rounds, a propagated mask): colour
- * models from the previous mask and strokes; leaving the previous label
- * costs `previous_weight` nats a pixel, falling linearly to 0 at a
+ * models from the previous mask and strokes (leaving out a band of
+ * `edge_band` pixels either side of its edge, where a propagated mask's
+ * errors are); leaving the previous label costs `previous_weight` nats a pixel, falling linearly to 0 at a
  * correcting stroke (positive pixel outside the mask, negative inside)
  * over max(`correction_radius`, `correction_scale` x the correcting
  * strokes' length) pixels; and (when `local`) only the changes connected
@@ -100,6 +101,8 @@ typedef struct mv_strokecut_options {
   double correction_radius; /* pixels, 0..10000 (40; 0 = the full weight everywhere) */
   double correction_scale;  /* radius at least this x the correcting strokes' length, 0..10 (0.5) */
   double distance_weight;   /* first mask: nats a pixel per box side of distance to a stroke, 0..100 (2) */
+  double edge_band;         /* correction: pixels either side of the previous mask's edge left
+                               out of both colour models, 0..100 (0 = none) */
 } mv_strokecut_options;
 
 void mv_strokecut_options_default(mv_strokecut_options *options);

@@ -64,7 +64,7 @@ static mv_status network_fuser(const mv_networks *nets, mv_fuser *out) {
 
 /* The first entry of each kind is its weight-free default. */
 static const mv_builtin interactions[] = {
-    {"strokecut", 0, strokecut, NULL, NULL},
+    {"strokecut", 0, strokecut, NULL, NULL, 1},
     {"graphcut", 0, graphcut, NULL, NULL},
     {"s2m", MV_NEEDS_S2M_NET, s2m, NULL, NULL},
     {"freehand", 0, freehand, NULL, NULL},

@@ -30,6 +30,10 @@ typedef struct mv_builtin {
   mv_status (*interactor)(const mv_networks *nets, mv_interactor *out);
   mv_status (*propagator)(const mv_networks *nets, mv_propagator *out);
   mv_status (*fuser)(const mv_networks *nets, mv_fuser *out);
+  /* interaction: 1 = the session hands it every stroke since the frame's
+   * reset with the mask at the reset (session/stroke_memory.h), so that
+   * strokes given one at a time give what they give all at once */
+  int all_strokes;
 } mv_builtin;
 
 /* The entry named `name` of a kind, NULL if none. */

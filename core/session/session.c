@@ -17,6 +17,7 @@
 #include "session/builtin_modules.h"
 #include "session/engine.h"
 #include "session/session_internal.h"
+#include "session/stroke_memory.h"
 #include "session/workspace.h"
 
 enum { UNDO_DEPTH = 32, CLICK_RADIUS = 5, NAME_CAPACITY = 32 };
@@ -44,6 +45,7 @@ struct mv_session {
   mv_propagation_run *open_run;  /* the run the engine has open, if any */
   char *weights;         /* the weights folder (for a workspace manifest) */
   mv_workspace *workspace; /* logs every operation when attached */
+  mv_stroke_memory strokes; /* the strokes since the frame's reset, for strokecut */
 };
 
 struct mv_propagation_run {
@@ -163,6 +165,7 @@ mv_status mv_session_open(mv_video *video, const mv_session_options *options, mv
     s->channel[c] = (uint8_t)c;
   }
   s->max_id = o.objects;
+  mv_stroke_memory_init(&s->strokes, (size_t)s->width * s->height);
   copy_name(s->interaction, o.interaction ? o.interaction : default_module(MV_MODULE_INTERACTION, o.weights));
   copy_name(s->propagation, o.propagation ? o.propagation : default_module(MV_MODULE_PROPAGATION, o.weights));
   copy_name(s->fusion, o.fusion ? o.fusion : default_module(MV_MODULE_FUSION, o.weights));
@@ -216,6 +219,7 @@ void mv_session_close(mv_session *s) {
   free(s->undo);
   free(s->rgb);
   free(s->weights);
+  mv_stroke_memory_free(&s->strokes);
   mv_workspace_free(s->workspace);
   mv_networks_free(&s->nets);
   free(s);
@@ -312,7 +316,7 @@ mv_status mv_session_probabilities(mv_session *s, int frame, int object, float *
 
 /* Records the frame's current pending state for undo, then installs `labels`
  * (ownership taken) as its pending map. */
-static void set_pending(mv_session *s, int frame, uint8_t *labels) {
+static void push_pending(mv_session *s, int frame, uint8_t *labels) {
   undo_stack *u = &s->undo[frame];
   if (u->count == UNDO_DEPTH) {
     free(u->entries[0]);
@@ -321,6 +325,12 @@ static void set_pending(mv_session *s, int frame, uint8_t *labels) {
   }
   u->entries[u->count++] = s->pending[frame];
   s->pending[frame] = labels;
+}
+
+/* The same for every edit but a stroke: it ends the stroke group. */
+static void set_pending(mv_session *s, int frame, uint8_t *labels) {
+  mv_stroke_memory_forget(&s->strokes);
+  push_pending(s, frame, labels);
 }
 
 static mv_status current_labels(mv_session *s, int frame, uint8_t **out) {
@@ -352,10 +362,19 @@ static mv_status make_interactor(mv_session *s, const char *name, int click,
   return MV_OK;
 }
 
+/* Does the backend want every stroke since the frame's reset (the session's
+ * stroke memory, stroke_memory.h)? The built-ins that say so. */
+static int wants_all_strokes(const char *backend) {
+  const mv_builtin *b = mv_builtin_find(MV_MODULE_INTERACTION, backend);
+  return b && b->all_strokes;
+}
+
 /* Runs a backend for one object and merges its result into the frame's
  * labels: the object takes the pixels it now covers (p > 0.5) and gives the
  * ones it no longer covers back to the background. `prior` replaces the
- * object's current mask as the backend's previous mask (NULL: the current). */
+ * object's current mask as the backend's previous mask (NULL: the current).
+ * A backend that wants all strokes (and no prior or box) gets the strokes
+ * since the frame's reset and the object's mask at the reset instead. */
 static mv_status interact(mv_session *s, const char *fn, const char *backend, int frame,
                           int object, const uint8_t *positive, const uint8_t *negative,
                           const float *prior, int click, const mv_region *region,
@@ -368,9 +387,18 @@ static mv_status interact(mv_session *s, const char *fn, const char *backend, in
   memcpy(s->rgb, rgb, n * 3);
   uint8_t *labels = NULL;
   MV_TRY(current_labels(s, frame, &labels));
+  const int all_strokes = !prior && !box && wants_all_strokes(backend);
   float *previous = malloc(n * sizeof *previous), *result = malloc(n * sizeof *result);
-  mv_status st = previous && result ? MV_OK : mv_fail(MV_E_MEMORY, "%s: out of memory", fn);
-  for (size_t i = 0; i < n && st == MV_OK; i++)
+  uint8_t *strokes = all_strokes ? malloc(3 * n) : NULL; /* positive, negative, labels before */
+  mv_status st = previous && result && (strokes || !all_strokes)
+                     ? MV_OK : mv_fail(MV_E_MEMORY, "%s: out of memory", fn);
+  if (st == MV_OK && all_strokes) {
+    mv_stroke_memory_input(&s->strokes, frame, labels, object, positive, negative, strokes,
+                           strokes + n, previous);
+    positive = strokes, negative = strokes + n;
+    memcpy(strokes + 2 * n, labels, n);
+  }
+  for (size_t i = 0; i < n && st == MV_OK && !all_strokes; i++)
     previous[i] = prior ? prior[i] : labels[i] == object ? 1.0f : 0.0f;
   mv_interactor interactor = {0};
   if (st == MV_OK) st = make_interactor(s, backend, click, region, &interactor);
@@ -382,7 +410,11 @@ static mv_status interact(mv_session *s, const char *fn, const char *backend, in
       if (result[i] > 0.5f) labels[i] = (uint8_t)object;
       else if (labels[i] == object) labels[i] = 0;
     }
-    set_pending(s, frame, labels);
+    if (all_strokes) push_pending(s, frame, labels);
+    else set_pending(s, frame, labels);
+    if (all_strokes)
+      st = mv_stroke_memory_commit(&s->strokes, frame, strokes + 2 * n, labels, object, positive,
+                                   negative);
     labels = NULL;
   } else {
     mv_fail_context(st, "%s: frame %d, object %d, backend '%s'", fn, frame, object, backend);
@@ -390,6 +422,7 @@ static mv_status interact(mv_session *s, const char *fn, const char *backend, in
   free(labels);
   free(previous);
   free(result);
+  free(strokes);
   return st;
 }
 
@@ -406,16 +439,24 @@ mv_status mv_session_scribble(mv_session *s, int frame, int object, const mv_str
   MV_CHECK_ARG(s && (strokes || count == 0), "mv_session_scribble: NULL argument");
   MV_CHECK_ARG(count > 0, "mv_session_scribble: no strokes given");
   size_t n = (size_t)s->width * s->height;
-  uint8_t *maps = calloc(2 * n, 1);
+  uint8_t *maps = calloc(3 * n, 1);   /* positive, negative, one stroke */
   if (!maps) return mv_fail(MV_E_MEMORY, "mv_session_scribble: out of memory");
+  uint8_t *stroke = maps + 2 * n;
   mv_status st = MV_OK;
   for (int i = 0; i < count && st == MV_OK; i++) {
-    if (!strokes[i].xy || strokes[i].count < 1)
+    if (!strokes[i].xy || strokes[i].count < 1) {
       st = mv_fail(MV_E_ARGUMENT, "mv_session_scribble: stroke %d has no points", i);
-    else
-      st = mv_raster_polyline(strokes[i].positive ? maps : maps + n, s->width, s->height,
-                              strokes[i].xy, strokes[i].count,
-                              strokes[i].thickness > 0 ? strokes[i].thickness : 3.0f, 1);
+      break;
+    }
+    memset(stroke, 0, n);
+    st = mv_raster_polyline(stroke, s->width, s->height, strokes[i].xy, strokes[i].count,
+                            strokes[i].thickness > 0 ? strokes[i].thickness : 3.0f, 1);
+    /* Later strokes on top of earlier ones of the other sign (as the
+     * robot's maps, and as the same strokes given one per call). */
+    uint8_t *mine = strokes[i].positive ? maps : maps + n;
+    uint8_t *other = strokes[i].positive ? maps + n : maps;
+    for (size_t p = 0; p < n && st == MV_OK; p++)
+      if (stroke[p]) mine[p] = 1, other[p] = 0;
   }
   if (st == MV_OK)
     st = interact(s, "mv_session_scribble", s->interaction, frame, object, maps, maps + n, NULL,
@@ -618,6 +659,12 @@ mv_status mv_session_propagate(mv_session *s, int frame, mv_progress_fn progress
   return mv_session_propagate_request(s, &req, bridge_progress, &bridge);
 }
 
+mv_status mv_session_end_strokes(mv_session *s) {
+  MV_CHECK_ARG(s, "mv_session_end_strokes: session is NULL");
+  mv_stroke_memory_forget(&s->strokes);
+  return mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_END_STROKES});
+}
+
 mv_status mv_session_undo(mv_session *s, int frame) {
   MV_CHECK_ARG(s, "mv_session_undo: session is NULL");
   MV_TRY(check_frame(s, "mv_session_undo", frame));
@@ -625,6 +672,7 @@ mv_status mv_session_undo(mv_session *s, int frame) {
   if (!u->count) return mv_fail(MV_E_STATE, "mv_session_undo: frame %d has nothing to undo", frame);
   free(s->pending[frame]);
   s->pending[frame] = u->entries[--u->count];
+  mv_stroke_memory_forget(&s->strokes);
   return mv_workspace_record(s, &(mv_log_entry){.kind = MV_LOG_UNDO, .frame = frame});
 }
 
@@ -657,6 +705,7 @@ static void relabel_maps(mv_session *s, const uint8_t *map) {
 static mv_status remap(mv_session *s, int new_objects, const int *source, int removed) {
   MV_TRY(end_open_run(s));
   MV_TRY(mv_engine_remap_objects(s->engine, new_objects, source));
+  mv_stroke_memory_forget(&s->strokes);
   if (removed) {
     uint8_t map[256];
     for (int i = 0; i < 256; i++) map[i] = (uint8_t)(i == removed ? 0 : i);
@@ -919,6 +968,7 @@ void mv_session_export_edits(const mv_session *s, mv_snapshot_writer *w) {
     mv_snapshot_put_i32(w, s->undo[t].count);
     for (int i = 0; i < s->undo[t].count; i++) put_map(w, s->undo[t].entries[i], n);
   }
+  mv_stroke_memory_export(&s->strokes, w);
 }
 
 static mv_status get_map(mv_snapshot_reader *r, size_t n, uint8_t **out) {
@@ -952,6 +1002,9 @@ mv_status mv_session_import_edits(mv_session *s, mv_snapshot_reader *r) {
       undo[t].count = i + 1;
     }
   }
+  mv_stroke_memory strokes;
+  mv_stroke_memory_init(&strokes, n);
+  if (st == MV_OK && r->version >= 2) st = mv_stroke_memory_import(&strokes, s->frames, r);
   for (int t = 0; t < s->frames; t++) {   /* the old maps on success, the new ones on failure */
     uint8_t **p = st == MV_OK ? s->pending : pending;
     undo_stack *u = st == MV_OK ? s->undo : undo;
@@ -970,9 +1023,12 @@ mv_status mv_session_import_edits(mv_session *s, mv_snapshot_reader *r) {
       if (c > 0 && ids[c] > 0) s->channel[ids[c]] = (uint8_t)c;
     }
     s->max_id = max_id;
+    mv_stroke_memory_free(&s->strokes);
+    s->strokes = strokes;
   } else {
     free(pending);
     free(undo);
+    mv_stroke_memory_free(&strokes);
   }
   return st;
 }

@@ -22,7 +22,7 @@ mv_status mv_session_end_run(mv_session *session);
  * frame interacted on in the engine. */
 int mv_session_is_fresh(mv_session *session);
 
-/* The pending maps and undo history of every frame. */
+/* The pending maps and undo history of every frame, and the stroke memory. */
 void mv_session_export_edits(const mv_session *session, mv_snapshot_writer *w);
 /* Reads what mv_session_export_edits wrote, all of it before replacing
  * the session's maps (on failure nothing changes). */

@@ -12,7 +12,9 @@
 #include "session/engine.h"
 #include "session/session_internal.h"
 
-enum { SNAPSHOT_VERSION = 1, BYTE_ORDER_MARK = 0x01020304, NAME_BYTES = 32 };
+/* Version 2 added the session's stroke memory after the edits; version 1
+ * files still load (with no strokes remembered). */
+enum { SNAPSHOT_VERSION = 2, OLDEST_VERSION = 1, BYTE_ORDER_MARK = 0x01020304, NAME_BYTES = 32 };
 static const char MAGIC[8] = {'M', 'I', 'V', 'O', 'S', 'N', 'A', 'P'};
 
 /* zlib's crc32 takes 32-bit lengths: feed it in chunks. */
@@ -126,9 +128,9 @@ static mv_status read_snapshot(const char *path, int whole, uint8_t **data, size
   if (got < sizeof *h + (whole ? 4 : 0))
     return mv_fail(MV_E_FORMAT, "%s: truncated snapshot (%zu bytes)", path, got);
   memcpy(h, *data, sizeof *h);
-  if (h->version != SNAPSHOT_VERSION)
-    return mv_fail(MV_E_FORMAT, "%s: snapshot version %u, this build reads version %d", path,
-                   h->version, SNAPSHOT_VERSION);
+  if (h->version < OLDEST_VERSION || h->version > SNAPSHOT_VERSION)
+    return mv_fail(MV_E_FORMAT, "%s: snapshot version %u, this build reads versions %d..%d",
+                   path, h->version, OLDEST_VERSION, SNAPSHOT_VERSION);
   if (h->byte_order != BYTE_ORDER_MARK)
     return mv_fail(MV_E_FORMAT, "%s: snapshot written on a machine of another byte order", path);
   if (whole) {
@@ -177,7 +179,7 @@ mv_status mv_snapshot_load(mv_session *s, const char *path, mv_snapshot_log *log
     st = mv_fail(MV_E_MISMATCH, "%s: snapshot of a session with propagation '%s' and fusion "
                  "'%s', this one has '%s' and '%s'", path, h.propagation, h.fusion,
                  info.propagation, info.fusion);
-  mv_snapshot_reader r = {data, size - 4, sizeof h, path};
+  mv_snapshot_reader r = {data, size - 4, sizeof h, path, h.version};
   if (st == MV_OK) st = mv_engine_import(mv_session_engine(s), &r);
   if (st == MV_OK) st = mv_session_import_edits(s, &r);
   if (st == MV_OK && r.pos != r.size)

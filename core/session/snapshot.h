@@ -30,6 +30,7 @@ typedef struct mv_snapshot_reader {
   const uint8_t *data;
   size_t size, pos;
   const char *path;    /* names the file in messages */
+  uint32_t version;    /* the file's format version */
 } mv_snapshot_reader;
 
 /* MV_E_FORMAT "PATH: truncated snapshot: WHAT missing" when fewer than

@@ -284,7 +284,9 @@ mv_status mv_workspace_record(mv_session *s, const mv_log_entry *entry) {
                   e.kind == MV_LOG_MAPS || e.kind == MV_LOG_LABELS || e.kind == MV_LOG_UNDO ||
                   e.kind == MV_LOG_RESET_FRAME || e.kind == MV_LOG_BOX ||
                   e.kind == MV_LOG_OBJECT_MASK;
-  if (e.kind == MV_LOG_FORGET_MEMORY || e.kind == MV_LOG_CLEAR_MEMORY) return MV_OK;
+  if (e.kind == MV_LOG_FORGET_MEMORY || e.kind == MV_LOG_CLEAR_MEMORY ||
+      e.kind == MV_LOG_END_STROKES)
+    return MV_OK;   /* no mask changed */
   st = one_frame ? write_masks(w, s, e.frame, e.frame) : write_masks(w, s, 0, w->frames - 1);
   if (st == MV_OK && e.kind == MV_LOG_PROPAGATE) {
     char path[PATH_BYTES];
@@ -357,6 +359,7 @@ static mv_status replay(mv_workspace *w, mv_session *s, mv_log_read *r) {
   case MV_LOG_FORGET_MEMORY: return mv_session_forget_memory(s, e->frame);
   case MV_LOG_CLEAR_MEMORY: return mv_session_clear_memory(s, e->keep_interacted);
   case MV_LOG_UNDO: return mv_session_undo(s, e->frame);
+  case MV_LOG_END_STROKES: return mv_session_end_strokes(s);
   case MV_LOG_RESET_FRAME: return mv_session_reset_frame(s, e->frame);
   case MV_LOG_RESET_OBJECT: return mv_session_reset_object(s, e->object);
   case MV_LOG_DELETE_OBJECT: return mv_session_delete_object(s, e->object);

@@ -155,6 +155,7 @@ void mv_log_entry_json(const mv_log_entry *e, const char *const inputs[2], mv_te
     mv_text_printf(t, "}");
     break;
   case MV_LOG_UNDO: mv_text_printf(t, "{\"frame\": %d, \"undo\": 1}", e->frame); break;
+  case MV_LOG_END_STROKES: mv_text_printf(t, "{\"end_strokes\": true}"); break;
   case MV_LOG_RESET_FRAME: mv_text_printf(t, "{\"frame\": %d, \"reset\": true}", e->frame); break;
   case MV_LOG_RESET_OBJECT: mv_text_printf(t, "{\"reset_object\": %d}", e->object); break;
   case MV_LOG_ADD_OBJECT: mv_text_printf(t, "{\"add_object\": %d}", e->object); break;
@@ -414,6 +415,10 @@ mv_status mv_log_entry_parse(const mv_json *item, const char *path, int index, m
   if (get_bool(item, "clear_memory")) {
     e->kind = MV_LOG_CLEAR_MEMORY;
     e->keep_interacted = get_bool(item, "keep_interacted");
+    return MV_OK;
+  }
+  if (get_bool(item, "end_strokes")) {
+    e->kind = MV_LOG_END_STROKES;
     return MV_OK;
   }
   MV_TRY(get_int(item, "frame", 1, &e->frame, &w));

@@ -275,6 +275,7 @@ mv_status mv_session_draw(mv_session *session, int frame, int object, const floa
 mv_status mv_session_interact_maps(mv_session *session, int frame, int object,
                                    const uint8_t *positive, const uint8_t *negative,
                                    const mv_region *region);
+mv_status mv_session_end_strokes(mv_session *session);
 
 mv_status mv_session_set_labels(mv_session *session, int frame, const uint8_t *labels);
 

@@ -34,6 +34,7 @@
 --       "maps": {"positive": "p.png", "negative": null},  backend input as mask images
 --       "object_mask": "car.png",      nonzero pixels = the round's object (per-object import)
 --       "box": [x0, y0, x1, y1],       box prompt for the round's object
+--       "end_strokes": true,           end the stroke group (mivos.h, mv_session_end_strokes)
 --       "forget_memory": true,         drop the frame's memory entry
 --       "propagate": true,             then propagate from the frame
 --       "direction": "forward", "to": 40, "count": 10,  ... one way / up to a frame /
@@ -46,7 +47,7 @@
 -- }
 -- Within a round the steps run in the order add / delete / reset object,
 -- clear memory, undo, reset, mask, object_mask, box, maps, scribbles, clicks,
--- polygon, forget memory, propagate.
+-- polygon, end strokes, forget memory, propagate.
 -- Keys starting with "_" and "comment" are ignored. A workspace's log.json is
 -- such a file (one operation per round).
 local json = require("mivos.json")
@@ -141,7 +142,7 @@ local ROUND_KEYS = {
   margin = true, interaction = true, propagate = true, frames = true, maps = true,
   object_mask = true, box = true, add_object = true, delete_object = true, reset_object = true,
   direction = true, to = true, count = true, forget_memory = true, clear_memory = true,
-  keep_interacted = true,
+  keep_interacted = true, end_strokes = true,
 }
 
 local function path_arg(v, what, where, base_dir)
@@ -191,7 +192,7 @@ function rounds.parse(doc, options)
     if type(r) ~= "table" or json.is_array(r) then fail(where, "must be an object") end
     check_keys(r, ROUND_KEYS, where)
     local object_round = r.add_object ~= nil or r.delete_object ~= nil or r.reset_object ~= nil
-                         or r.clear_memory ~= nil
+                         or r.clear_memory ~= nil or r.end_strokes ~= nil
     if r.frame == nil and not object_round then
       fail(where, "no \"frame\" (0-based frame index)")
     end
@@ -204,6 +205,7 @@ function rounds.parse(doc, options)
       brush = r.brush ~= nil and want_number(r.brush, "\"brush\"", where) or 0,
       margin = r.margin ~= nil and want_int(r.margin, "\"margin\"", where, 0) or 0,
       reset = want_bool(r.reset, "\"reset\"", where, false),
+      end_strokes = want_bool(r.end_strokes, "\"end_strokes\"", where, false),
     }
     if r.undo ~= nil then
       if r.undo == true then round.undo = 1
@@ -433,6 +435,7 @@ function rounds.describe(round)
   add(round.clicks and #round.clicks, "click")
   add(round.polygons and #round.polygons, round.erase and "erase polygon" or "polygon")
   if round.box then parts[#parts + 1] = "local region" end
+  if round.end_strokes then parts[#parts + 1] = "end strokes" end
   if round.propagate then parts[#parts + 1] = "propagate" end
   return table.concat(parts, ", ")
 end
@@ -441,7 +444,7 @@ end
 -- holds exactly one of them).
 local LOG_KEYS = { "add_object", "delete_object", "reset_object", "clear_memory", "undo", "reset",
                    "mask", "object_mask", "box", "maps", "scribbles", "clicks", "polygon",
-                   "forget_memory", "propagate" }
+                   "end_strokes", "forget_memory", "propagate" }
 
 local function log_kind(entry)
   for _, key in ipairs(LOG_KEYS) do
@@ -570,6 +573,7 @@ function rounds.run(session, plan, options)
     for _, polygon in ipairs(round.polygons or {}) do
       op(round, "polygon", session.draw, session, f, k, polygon, round.erase, round.brush)
     end
+    if round.end_strokes then op(round, "end_strokes", session.end_strokes, session) end
     if round.forget_memory then op(round, "forget_memory", session.forget_memory, session, f) end
     if round.propagate then
       op(round, "propagate", function()

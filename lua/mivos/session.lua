@@ -519,6 +519,12 @@ function Session:memory_frames()
   return list
 end
 
+-- Ends the group of strokes the default backend sees at once (mivos.h,
+-- mv_session_end_strokes): the next stroke starts from the mask it left.
+function Session:end_strokes()
+  check(C.mv_session_end_strokes(live(self, "session")))
+end
+
 function Session:undo(frame)
   int_arg(frame, "frame", "session:undo")
   check(C.mv_session_undo(live(self, "session"), frame))

@@ -218,6 +218,9 @@ function protocol.run_sequence(seq, options)
                                   has_neg and negative or nil)
           end
         end
+        -- one robot interaction is one stroke group: the next one corrects
+        -- the mask this one left (mv_session_end_strokes)
+        session:end_strokes()
       end
       if propagate then
         -- Past the time limit the submission would be discarded anyway:
