@@ -69,6 +69,9 @@ mv_status mv_interactor_freehand(mv_interactor *out);
  * (and, when nothing is left for the background, positive pixels set to 1).
  * About 0.3 s of one core per 854x480 frame. */
 mv_status mv_interactor_graphcut(mv_interactor *out);
+/* The same with the exact minimum cut on the full grid instead of the
+ * banded one (also what "graphcut" runs with MIVOS_GRAPHCUT_EXACT=1). */
+mv_status mv_interactor_graphcut_exact(mv_interactor *out);
 
 /* "strokecut": the weight-free default, graph cut made for sparse strokes
  * (see strokecut.c). With an empty previous mask (a first scribble, e.g.
