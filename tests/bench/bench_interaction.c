@@ -45,10 +45,13 @@ static uint32_t mask_hash(const float *mask, size_t n) {
 
 /* Median ms (wall and process CPU) of `repeats` runs after a warm-up; prints
  * one row; the mask in out (W x H, may be NULL). */
-static mv_status time_row(const char *what, const mv_interaction_input *in, const uint8_t *truth,
-                          int repeats, float *result, double *cpu_ms) {
+typedef mv_status (*interactor_fn)(mv_interactor *out);
+
+static mv_status time_row_with(interactor_fn make, const char *what,
+                               const mv_interaction_input *in, const uint8_t *truth, int repeats,
+                               float *result, double *cpu_ms) {
   mv_interactor gc = {0};
-  mv_status s = mv_interactor_graphcut(&gc);
+  mv_status s = make(&gc);
   float *out = malloc((size_t)W * H * sizeof *out);
   double t[REPEATS], c[REPEATS];
   if (repeats > REPEATS) repeats = REPEATS;
@@ -71,6 +74,23 @@ static mv_status time_row(const char *what, const mv_interaction_input *in, cons
   mv_interactor_destroy(&gc);
   free(out);
   return s;
+}
+
+/* graphcut as configured (the banded cut unless MIVOS_GRAPHCUT_EXACT=1). */
+static mv_status time_row(const char *what, const mv_interaction_input *in, const uint8_t *truth,
+                          int repeats, float *result, double *cpu_ms) {
+  return time_row_with(mv_interactor_graphcut, what, in, truth, repeats, result, cpu_ms);
+}
+
+/* Intersection over union of two 0/1 masks (1 when both are empty). */
+static double mask_iou(const float *a, const float *b, size_t n) {
+  size_t inter = 0, uni = 0;
+  for (size_t i = 0; i < n; i++) {
+    const int x = a[i] > 0.5f, y = b[i] > 0.5f;
+    inter += x && y;
+    uni += x || y;
+  }
+  return uni ? (double)inter / uni : 1.0;
 }
 
 /* Both rows of one input: pinned to one core, then on all allowed cores. */
@@ -139,9 +159,10 @@ static mv_status robot_rows(uint8_t *rgb, uint8_t *truth, uint8_t *pos, uint8_t 
   const size_t n = (size_t)W * H;
   uint8_t *pred = malloc(n);
   int16_t *labels = malloc(n * sizeof *labels);
-  float *mask = malloc(n * sizeof *mask);
-  mv_status s = pred && labels && mask ? MV_OK : MV_E_MEMORY;
-  double sum = 0, max = 0;
+  float *mask = malloc(n * sizeof *mask), *banded = malloc(n * sizeof *banded);
+  mv_status s = pred && labels && mask && banded ? MV_OK : MV_E_MEMORY;
+  double sum = 0, max = 0, sum_banded = 0, max_banded = 0, j_exact = 0, j_banded = 0, j_between = 0;
+  size_t differ = 0;
   int rows = 0;
   for (size_t q = 0; q < sizeof sequences / sizeof *sequences && s == MV_OK; q++) {
     char pattern[160], first[160], label[64];
@@ -164,16 +185,35 @@ static mv_status robot_rows(uint8_t *rgb, uint8_t *truth, uint8_t *pos, uint8_t 
       mv_interaction_input in = {rgb, W, H, round > 1 ? mask : NULL, pos, neg};
       snprintf(label, sizeof label, "robot %s 00000 #%d (%d strokes)", sequences[q], round,
                strokes);
-      double cpu = 0;
-      s = time_row(label, &in, truth, 3, mask, &cpu);
+      /* The exact cut, then the banded one on the same input (the strokes
+       * and previous mask come from the exact cut's chain). */
+      double cpu = 0, cpu_banded = 0;
+      s = time_row_with(mv_interactor_graphcut_exact, label, &in, truth, 3, mask, &cpu);
+      snprintf(label, sizeof label, "  banded #%d", round);
+      if (s == MV_OK)
+        s = time_row_with(mv_interactor_graphcut, label, &in, truth, 3, banded, &cpu_banded);
+      if (s != MV_OK) break;
+      j_exact += mv_test_iou(mask, truth, n);
+      j_banded += mv_test_iou(banded, truth, n);
+      j_between += mask_iou(mask, banded, n);
+      for (size_t i = 0; i < n; i++) differ += (mask[i] > 0.5f) != (banded[i] > 0.5f);
       for (size_t i = 0; i < n; i++) pred[i] = mask[i] > 0.5f;
       sum += cpu;
       max = cpu > max ? cpu : max;
+      sum_banded += cpu_banded;
+      max_banded = cpu_banded > max_banded ? cpu_banded : max_banded;
       rows++;
     }
   }
-  if (s == MV_OK && rows)
-    printf("robot strokes, %d frames: cpu ms mean %.1f, max %.1f\n", rows, sum / rows, max);
+  if (s == MV_OK && rows) {
+    printf("robot strokes, %d frames, exact cut:  cpu ms mean %.1f, max %.1f; J vs truth %.4f\n",
+           rows, sum / rows, max, j_exact / rows);
+    printf("robot strokes, %d frames, banded cut: cpu ms mean %.1f, max %.1f; J vs truth %.4f; "
+           "J vs exact %.4f, %.0f pixels differ per frame\n",
+           rows, sum_banded / rows, max_banded, j_banded / rows, j_between / rows,
+           (double)differ / rows);
+  }
+  free(banded);
   free(pred);
   free(labels);
   free(mask);
