@@ -38,6 +38,20 @@ typedef struct mv_labelprop_flow_options {
                                 frame, 2 every frame (direct flows), 3 every frame
                                 (chained flows) */
   mv_flow_options flow;      /* DIS on the cells */
+  float edge_colour;         /* upsampling of the cells' probabilities to pixels: 0 bilinear
+                                (as labelprop), > 0 joint bilateral guided by the frame
+                                (joint_upsample.h) with this colour bandwidth in 8-bit
+                                levels */
+  float edge_spatial;        /* its spatial bandwidth in cells, > 0 */
+  float sharpen;             /* exponent g of p^g / (p^g + (1 - p)^g) on the cells' readout
+                                before the upsampling (undoes the blur that the soft read
+                                adds at every frame); 1: none, 0.25 .. 8 */
+  float previous_bonus;      /* added to the read's log-weights of the previous frame's
+                                entries (align >= 1): > 0 favours the nearest frame in time;
+                                -10 .. 10 */
+  float appearance;          /* weight b of the objects' global colour models
+                                (colour_model.h, from every memory frame): logit(p) +=
+                                b logit(posterior) on the readout; 0: none, 0 .. 4 */
 } mv_labelprop_flow_options;
 
 /* align 2, prior 0, labelprop's read with window 6 and top_k 20 (else

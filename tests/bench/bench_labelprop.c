@@ -352,7 +352,8 @@ static mv_status bench_module(bench_frames *f, const uint8_t *truth, int h, int 
  * MIVOS_BENCH_OPTIONS="top_k=20,window=12,prior=0.5,..." overrides
  * options of both (names as in mv_labelprop_flow_options: top_k, window,
  * colour_weight, position_weight, stride, tile, prior, align, patch,
- * spacing, iterations, levels, finest). */
+ * spacing, iterations, levels, finest, edge_colour, edge_spatial, sharpen,
+ * previous_bonus, appearance). */
 
 enum { MAX_SEQUENCES = 64 };
 
@@ -370,6 +371,11 @@ static int set_option(mv_labelprop_flow_options *o, const char *name, double v) 
   else if (!strcmp(name, "iterations")) o->flow.iterations = (int)v;
   else if (!strcmp(name, "levels")) o->flow.levels = (int)v;
   else if (!strcmp(name, "finest")) o->flow.finest = (int)v;
+  else if (!strcmp(name, "edge_colour")) o->edge_colour = (float)v;
+  else if (!strcmp(name, "edge_spatial")) o->edge_spatial = (float)v;
+  else if (!strcmp(name, "sharpen")) o->sharpen = (float)v;
+  else if (!strcmp(name, "previous_bonus")) o->previous_bonus = (float)v;
+  else if (!strcmp(name, "appearance")) o->appearance = (float)v;
   else return 0;
   return 1;
 }
@@ -512,12 +518,15 @@ static mv_status bench_quality(void) {
          "linear fusion); mean J over 1..9 and 1..%d; CPU ms per frame (process)\n"
          "  labelprop: stride %d top_k %d colour_weight %g position_weight %g window %d\n"
          "  labelprop-flow: stride %d top_k %d colour_weight %g position_weight %g window %d "
-         "prior %g align %d flow patch %d spacing %d iterations %d levels %d finest %d\n",
+         "prior %g align %d flow patch %d spacing %d iterations %d levels %d finest %d "
+         "edge_colour %g edge_spatial %g sharpen %g previous_bonus %g appearance %g\n",
          QUALITY_FRAMES - 1, QUALITY_FRAMES - 1, plain.read.stride, plain.read.top_k,
          (double)plain.read.colour_weight, (double)plain.read.position_weight, plain.read.window,
          o.read.stride, o.read.top_k, (double)o.read.colour_weight,
          (double)o.read.position_weight, o.read.window, (double)o.prior, o.align, o.flow.patch,
-         o.flow.spacing, o.flow.iterations, o.flow.levels, o.flow.finest);
+         o.flow.spacing, o.flow.iterations, o.flow.levels, o.flow.finest, (double)o.edge_colour,
+         (double)o.edge_spatial, (double)o.sharpen, (double)o.previous_bonus,
+         (double)o.appearance);
   printf("  %-20s", "sequence");
   for (int p = 0; p < count; p++) printf(" %16s J1-9 J1-29   cpu", names[p]);
   printf("\n");
