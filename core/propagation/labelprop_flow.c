@@ -33,8 +33,11 @@ void mv_labelprop_flow_options_default(mv_labelprop_flow_options *options) {
   options->edge_colour = 0.0f;
   options->edge_spatial = 1.0f;
   options->sharpen = 1.0f;
-  options->previous_bonus = 0.0f;
+  /* The previous frame's entries weigh e times more (bench labelprop
+   * quality: J 1..29 0.806 -> 0.809, F 0.741 -> 0.748; see the header). */
+  options->previous_bonus = 1.0f;
   options->appearance = 0.0f;
+  options->occlusion_penalty = 0.0f;
 }
 
 /* What the chained alignment (align 3) keeps of a memory slot between
@@ -374,16 +377,35 @@ static mv_status compute_motion(labelprop_flow *lf, const mv_tensor *query_key,
   if (align == 3) {
     MV_TRY(track_slots(lf, m, w, h, prev));
   } else {
-    for (int t = 0; t < memory->frames; t++) {
+    const float penalty = lf->options.occlusion_penalty;
+    float *reverse = NULL;
+    if (penalty > 0.0f && !(reverse = malloc(3 * plane * sizeof(float))))
+      return mv_fail(MV_E_MEMORY, "labelprop-flow: out of memory for %zu cells", plane);
+    mv_status s = MV_OK;
+    for (int t = 0; s == MV_OK && t < memory->frames; t++) {
+      const float *to_frame = NULL; /* query cell x shows frame t's x + flow(x) */
+      for (size_t i = 0; i < plane; i++) m->frame_l[i] = m->host.keys[(size_t)t * plane + i] / cw;
       if (t == prev && align >= 1) {
-        MV_TRY(align_frame(&m->host, t, m->backward, w, h, m->scratch));
+        to_frame = m->backward;
       } else if (align == 2) {
-        for (size_t i = 0; i < plane; i++)
-          m->frame_l[i] = m->host.keys[(size_t)t * plane + i] / cw;
-        MV_TRY(mv_optical_flow(m->current, m->frame_l, w, h, &lf->options.flow, m->forward));
-        MV_TRY(align_frame(&m->host, t, m->forward, w, h, m->scratch));
+        s = mv_optical_flow(m->current, m->frame_l, w, h, &lf->options.flow, m->forward);
+        to_frame = m->forward;
+      }
+      if (s != MV_OK || !to_frame) continue;
+      /* cells whose flow the reverse flow contradicts (occluded in frame t) */
+      float *valid = reverse + 2 * plane;
+      if (penalty > 0.0f) s = mv_optical_flow(m->frame_l, m->current, w, h, &lf->options.flow,
+                                              reverse);
+      if (s == MV_OK && penalty > 0.0f) s = mv_flow_consistency(to_frame, reverse, w, h, valid);
+      if (s == MV_OK) s = align_frame(&m->host, t, to_frame, w, h, m->scratch);
+      if (s == MV_OK && penalty > 0.0f) {
+        /* the norm channel is the entry's additive log-weight */
+        float *norm = m->host.keys + (CK - 1) * span + (size_t)t * plane;
+        for (size_t i = 0; i < plane; i++) norm[i] -= penalty * (1.0f - valid[i]);
       }
     }
+    free(reverse);
+    MV_TRY(s);
   }
   if (align && prev >= 0 && lf->options.previous_bonus != 0.0f) {
     /* the norm channel is the entry's additive log-weight */
@@ -529,6 +551,10 @@ mv_status mv_propagator_labelprop_flow(const mv_labelprop_flow_options *options,
                (double)o.previous_bonus);
   MV_CHECK_ARG(isfinite(o.appearance) && o.appearance >= 0.0f && o.appearance <= 4.0f,
                "%s: options->appearance = %g, expected 0 (none) .. 4", fn, (double)o.appearance);
+  MV_CHECK_ARG(isfinite(o.occlusion_penalty) && o.occlusion_penalty >= 0.0f &&
+                   o.occlusion_penalty <= 20.0f,
+               "%s: options->occlusion_penalty = %g, expected 0 (none) .. 20", fn,
+               (double)o.occlusion_penalty);
   labelprop_flow *lf = calloc(1, sizeof *lf);
   if (!lf) return mv_fail(MV_E_MEMORY, "%s: out of memory", fn);
   lf->options = o;
