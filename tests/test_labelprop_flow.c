@@ -140,7 +140,7 @@ static void test_fast_object(void) {
            j_plain, j_flow);
     /* Measured (default options): labelprop 0.5625 (J 0.90, 0.67, 0.45,
      * 0.23 over frames 1..4: it loses more at every frame), labelprop-flow
-     * 0.819 (0.825 with previous_bonus 0; its flow is searched at half the
+     * 0.822 (0.825 with previous_bonus 0; its flow is searched at half the
      * cell resolution, so the square's edges blur by a cell or two). */
     CHECK(j_flow > 0.75, "labelprop-flow follows the fast square: J %.4f", j_flow);
     CHECK(j_flow > j_plain + 0.15, "labelprop-flow beats labelprop by 0.15: %.4f vs %.4f", j_flow,
