@@ -38,10 +38,30 @@ typedef struct mv_labelprop_flow_options {
                                 frame, 2 every frame (direct flows), 3 every frame
                                 (chained flows) */
   mv_flow_options flow;      /* DIS on the cells */
+  float edge_colour;         /* upsampling of the cells' probabilities to pixels: 0 bilinear
+                                (as labelprop), > 0 joint bilateral guided by the frame
+                                (joint_upsample.h) with this colour bandwidth in 8-bit
+                                levels */
+  float edge_spatial;        /* its spatial bandwidth in cells, > 0 */
+  float sharpen;             /* exponent g of p^g / (p^g + (1 - p)^g) on the cells' readout
+                                before the upsampling (undoes the blur that the soft read
+                                adds at every frame); 1: none, 0.25 .. 8 */
+  float previous_bonus;      /* added to the read's log-weights of the previous frame's
+                                entries (align >= 1): > 0 favours the nearest frame in time;
+                                -10 .. 10 */
+  float appearance;          /* weight b of the objects' global colour models
+                                (colour_model.h, from every memory frame): logit(p) +=
+                                b logit(posterior) on the readout; 0: none, 0 .. 4 */
+  float occlusion_penalty;   /* subtracted from the read's log-weights of aligned memory
+                                cells whose flow the reverse flow contradicts
+                                (mv_flow_consistency: occluded in that frame; one more
+                                flow per aligned frame); 0: none, 0 .. 20 */
 } mv_labelprop_flow_options;
 
-/* align 2, prior 0, labelprop's read with window 6 and top_k 20 (else
- * its defaults: stride 4, colour_weight 0.5, position_weight 0.25), DIS
+/* align 2, prior 0, previous_bonus 0.5 (no guided upsampling, sharpening,
+ * colour models or occlusion penalty), labelprop's read with window 6 and
+ * top_k 20 (else its defaults: stride 4, colour_weight 0.5,
+ * position_weight 0.25), DIS
  * patch 8, spacing 6, iterations 10, finest level 1 (the flow searched at
  * 1/8 of the frame, upsampled to the cells). Chosen on the 10 DAVIS 2016
  * sequences of shared/data at 480p (`bench labelprop` quality: frame 0's
@@ -57,7 +77,27 @@ typedef struct mv_labelprop_flow_options {
  *   align 2, prior 0.5, DIS spacing 6, 10 it.   0.855 / 0.806   168
  *   + window 6, top 20                          0.853 / 0.805   143
  *   + prior 0                                   0.857 / 0.808   131
- *   + finest 1 (the defaults)                   0.855 / 0.806   114 */
+ *   + finest 1                                  0.855 / 0.806   114
+ * Then (same bench, load 4-6, mean boundary F over 1..29 where measured;
+ * the row above re-measured: 0.855 / 0.806, F 0.741, 115 ms):
+ *   position_weight 0.5                         0.853 / 0.808   118
+ *   position_weight 1                           0.851 / 0.800   116
+ *   colour_weight 0.3 / 0.8                     0.849 / 0.802, 0.855 / 0.805
+ *   edge_colour 20 (guided upsampling)          0.860 / 0.807, F 0.733   146
+ *   edge_colour 10                              0.858 / 0.805   152
+ *   sharpen 2                                   0.853 / 0.804   116
+ *   previous_bonus 3                            0.852 / 0.788   137
+ *   appearance 0.5 (colour models)             0.838 / 0.785   124
+ *     (drift-straight 0.539 -> 0.586, breakdance 0.619 -> 0.650, dog
+ *     0.890 -> 0.783: background of the object's colours)
+ *   occlusion_penalty 3                         0.850 / 0.806, F 0.745   129
+ *   occlusion_penalty 1, edge_colour 20         0.860 / 0.809, F 0.738   158
+ *   previous_bonus 1, edge_colour 20,
+ *     position_weight 0.5                       0.855 / 0.808   149
+ *   previous_bonus 1                            0.856 / 0.809, F 0.748   136
+ *     (but in test_session's blackswan loop at 240p the robot's correction
+ *     then lands on frame 0 and lowers mean J 0.914 -> 0.894)
+ *   previous_bonus 0.5 (the defaults)           0.856 / 0.808, F 0.747   117 */
 void mv_labelprop_flow_options_default(mv_labelprop_flow_options *options);
 
 /* options may be NULL (defaults). */

@@ -345,14 +345,16 @@ static mv_status bench_module(bench_frames *f, const uint8_t *truth, int h, int 
  * The ground truth of frame 0 propagated through frames 1..QUALITY_FRAMES-1
  * of every sequence of shared/data/davis2016 at 480p by the engine (official
  * schedule, memory_every 5, linear fusion), per propagator: the mean J over
- * frames 1..9 and 1..29 of each sequence and of all, and the process CPU
+ * frames 1..9 and 1..29 and the mean boundary F over frames 1..29 of each
+ * sequence and of all, and the process CPU
  * ms per propagated frame (comparable under load, unlike wall time).
  * MIVOS_BENCH_PROPAGATORS=labelprop,labelprop-flow (default both) picks the
  * propagators, each with its defaults;
  * MIVOS_BENCH_OPTIONS="top_k=20,window=12,prior=0.5,..." overrides
  * options of both (names as in mv_labelprop_flow_options: top_k, window,
  * colour_weight, position_weight, stride, tile, prior, align, patch,
- * spacing, iterations, levels, finest). */
+ * spacing, iterations, levels, finest, edge_colour, edge_spatial, sharpen,
+ * previous_bonus, appearance, occlusion_penalty). */
 
 enum { MAX_SEQUENCES = 64 };
 
@@ -370,6 +372,12 @@ static int set_option(mv_labelprop_flow_options *o, const char *name, double v) 
   else if (!strcmp(name, "iterations")) o->flow.iterations = (int)v;
   else if (!strcmp(name, "levels")) o->flow.levels = (int)v;
   else if (!strcmp(name, "finest")) o->flow.finest = (int)v;
+  else if (!strcmp(name, "edge_colour")) o->edge_colour = (float)v;
+  else if (!strcmp(name, "edge_spatial")) o->edge_spatial = (float)v;
+  else if (!strcmp(name, "sharpen")) o->sharpen = (float)v;
+  else if (!strcmp(name, "previous_bonus")) o->previous_bonus = (float)v;
+  else if (!strcmp(name, "appearance")) o->appearance = (float)v;
+  else if (!strcmp(name, "occlusion_penalty")) o->occlusion_penalty = (float)v;
   else return 0;
   return 1;
 }
@@ -457,9 +465,10 @@ static mv_status sequence_load(const char *name, sequence *q) {
   return s;
 }
 
-/* Frame 0's truth propagated by `name`: J per frame 1..QUALITY_FRAMES-1 into j[]. */
+/* Frame 0's truth propagated by `name`: J and boundary F per frame
+ * 1..QUALITY_FRAMES-1 into j[] and f[]. */
 static mv_status propagate_truth(const char *name, const mv_labelprop_flow_options *o,
-                                 sequence *q, double *j, double *cpu_ms) {
+                                 sequence *q, double *j, double *f, double *cpu_ms) {
   mv_propagator prop;
   mv_fuser fuser;
   mv_engine *engine = NULL;
@@ -475,8 +484,8 @@ static mv_status propagate_truth(const char *name, const mv_labelprop_flow_optio
   if (s == MV_OK) s = mv_engine_interact(engine, 0, q->mask, NULL, NULL);
   *cpu_ms = 1e3 * (process_cpu() - c0) / (QUALITY_FRAMES - 1);
   const size_t plane = (size_t)q->h * q->w;
-  uint8_t *labels = malloc(plane);
-  if (!labels && s == MV_OK) s = MV_E_MEMORY;
+  uint8_t *labels = malloc(plane), *truth = malloc(plane);
+  if ((!labels || !truth) && s == MV_OK) s = MV_E_MEMORY;
   for (int t = 1; s == MV_OK && t < QUALITY_FRAMES; t++) {
     s = mv_engine_labels(engine, t, labels);
     size_t inter = 0, uni = 0;
@@ -484,10 +493,13 @@ static mv_status propagate_truth(const char *name, const mv_labelprop_flow_optio
       int a = labels[i] == 1, b = q->truth[(size_t)t * plane + i] != 0;
       inter += a && b;
       uni += a || b;
+      labels[i] = (uint8_t)a, truth[i] = (uint8_t)b;
     }
     j[t] = uni ? (double)inter / uni : 1.0;
+    if (s == MV_OK) s = mv_boundary_f(labels, truth, q->w, q->h, &f[t]);
   }
   free(labels);
+  free(truth);
   mv_engine_free(engine);
   return s;
 }
@@ -509,19 +521,24 @@ static mv_status bench_quality(void) {
   char *sequences[MAX_SEQUENCES];
   const int ns = list_sequences(sequences);
   printf("quality: frame 0's ground truth propagated over frames 1..%d (480p, memory_every 5, "
-         "linear fusion); mean J over 1..9 and 1..%d; CPU ms per frame (process)\n"
+         "linear fusion); mean J over 1..9 and 1..%d, F over 1..%d; CPU ms per frame (process)\n"
          "  labelprop: stride %d top_k %d colour_weight %g position_weight %g window %d\n"
          "  labelprop-flow: stride %d top_k %d colour_weight %g position_weight %g window %d "
-         "prior %g align %d flow patch %d spacing %d iterations %d levels %d finest %d\n",
-         QUALITY_FRAMES - 1, QUALITY_FRAMES - 1, plain.read.stride, plain.read.top_k,
+         "prior %g align %d flow patch %d spacing %d iterations %d levels %d finest %d "
+         "edge_colour %g edge_spatial %g sharpen %g previous_bonus %g appearance %g "
+         "occlusion_penalty %g\n",
+         QUALITY_FRAMES - 1, QUALITY_FRAMES - 1, QUALITY_FRAMES - 1, plain.read.stride,
+         plain.read.top_k,
          (double)plain.read.colour_weight, (double)plain.read.position_weight, plain.read.window,
          o.read.stride, o.read.top_k, (double)o.read.colour_weight,
          (double)o.read.position_weight, o.read.window, (double)o.prior, o.align, o.flow.patch,
-         o.flow.spacing, o.flow.iterations, o.flow.levels, o.flow.finest);
+         o.flow.spacing, o.flow.iterations, o.flow.levels, o.flow.finest, (double)o.edge_colour,
+         (double)o.edge_spatial, (double)o.sharpen, (double)o.previous_bonus,
+         (double)o.appearance, (double)o.occlusion_penalty);
   printf("  %-20s", "sequence");
-  for (int p = 0; p < count; p++) printf(" %16s J1-9 J1-29   cpu", names[p]);
+  for (int p = 0; p < count; p++) printf(" %16s J1-9 J1-29 F1-29   cpu", names[p]);
   printf("\n");
-  double sum9[8] = {0}, sum29[8] = {0}, cpu[8] = {0};
+  double sum9[8] = {0}, sum29[8] = {0}, sumf[8] = {0}, cpu[8] = {0};
   mv_status s = ns > 0 ? MV_OK : mv_fail(MV_E_IO, "no sequences under data/davis2016");
   for (int i = 0; s == MV_OK && i < ns; i++) {
     sequence q;
@@ -529,13 +546,13 @@ static mv_status bench_quality(void) {
     if (s != MV_OK) break;
     printf("  %-20s", sequences[i]);
     for (int p = 0; s == MV_OK && p < count; p++) {
-      double j[QUALITY_FRAMES] = {0}, ms = 0, a = 0, b = 0;
-      s = propagate_truth(names[p], strcmp(names[p], "labelprop") ? &o : &plain, &q, j, &ms);
-      for (int t = 1; t < QUALITY_FRAMES; t++) *(t < 10 ? &a : &b) += j[t];
+      double j[QUALITY_FRAMES] = {0}, f[QUALITY_FRAMES] = {0}, ms = 0, a = 0, b = 0, fb = 0;
+      s = propagate_truth(names[p], strcmp(names[p], "labelprop") ? &o : &plain, &q, j, f, &ms);
+      for (int t = 1; t < QUALITY_FRAMES; t++) *(t < 10 ? &a : &b) += j[t], fb += f[t];
       b += a;
-      a /= 9.0, b /= QUALITY_FRAMES - 1;
-      sum9[p] += a, sum29[p] += b, cpu[p] += ms;
-      printf(" %16s %.3f %.3f %5.0f", "", a, b, ms);
+      a /= 9.0, b /= QUALITY_FRAMES - 1, fb /= QUALITY_FRAMES - 1;
+      sum9[p] += a, sum29[p] += b, sumf[p] += fb, cpu[p] += ms;
+      printf(" %16s %.3f %.3f %.3f %5.0f", "", a, b, fb, ms);
       fflush(stdout);
     }
     printf("\n");
@@ -544,7 +561,8 @@ static mv_status bench_quality(void) {
   if (s == MV_OK) {
     printf("  %-20s", "mean");
     for (int p = 0; p < count; p++)
-      printf(" %16s %.3f %.3f %5.0f", names[p], sum9[p] / ns, sum29[p] / ns, cpu[p] / ns);
+      printf(" %16s %.3f %.3f %.3f %5.0f", names[p], sum9[p] / ns, sum29[p] / ns, sumf[p] / ns,
+             cpu[p] / ns);
     printf("\n");
   }
   for (int i = 0; i < ns; i++) free(sequences[i]);
