@@ -267,6 +267,53 @@ static void memory_bounds(mv_video *video, int frames, int w, int h) {
   mv_engine_free(engine);
 }
 
+/* The weight-free propagators' own bound on memory frames
+ * (MV_LABELPROP_MEMORY_FRAMES besides the interacted ones): with memory
+ * every frame and no byte bound, a 240-frame pass keeps a bank of at most
+ * 1 + 24 slots, against one slot per frame without it, and still tracks. */
+static void memory_frames_bound(mv_video *video, int frames, int w, int h) {
+  size_t n = (size_t)w * h, peak[2] = {0, 0};
+  int last[2] = {0, 0};
+  frames_source source = {video, w, h};
+  float *mask = calloc(2 * n, sizeof *mask);
+  uint8_t *labels = malloc(n);
+  for (size_t i = 0; i < n; i++) {
+    int x = (int)(i % (size_t)w), y = (int)(i / (size_t)w);
+    int inside = x >= 8 && x < 24 && y >= 10 && y < 26;
+    mask[i] = inside ? 0.0f : 1.0f;
+    mask[n + i] = inside ? 1.0f : 0.0f;
+  }
+  for (int bounded = 0; bounded < 2; bounded++) {
+    mv_propagator propagator;
+    mv_fuser fuser;
+    mv_engine *engine = NULL;
+    mv_engine_config config = {frames, 1, h, w, 1, 256u << 20, 0, 256u << 20};
+    if (!CHECK_OK(mv_propagator_labelprop(NULL, &propagator)) || !CHECK_OK(mv_fuser_linear(&fuser)))
+      break;
+    CHECK(propagator.memory_frames == MV_LABELPROP_MEMORY_FRAMES, "labelprop reads %d memory frames",
+          propagator.memory_frames);
+    if (!bounded) propagator.memory_frames = 0;
+    if (!CHECK_OK(mv_engine_create(&config, propagator, &fuser, read_frame, &source, &engine)))
+      break;
+    mv_engine_memory use;
+    CHECK_OK(mv_engine_interact(engine, 0, mask, NULL, NULL));
+    mv_engine_memory_use(engine, &use);
+    peak[bounded] = use.peak_bank_bytes;
+    CHECK_OK(mv_engine_labels(engine, frames - 1, labels));
+    last[bounded] = count_label(labels, n, 1);
+    mv_engine_free(engine);
+  }
+  printf("memory frames: bank %zu bytes with the bound, %zu without; last frame %d / %d px\n",
+         peak[1], peak[0], last[1], last[0]);
+  CHECK(peak[1] > 0 && peak[1] <= (1 + MV_LABELPROP_MEMORY_FRAMES) * (peak[0] / frames),
+        "bank of 1 + %d slots: %zu bytes (one slot per frame: %zu)", MV_LABELPROP_MEMORY_FRAMES,
+        peak[1], peak[0]);
+  /* measured: 108 px (174 unbounded) of the 256-px square, which jumps back every 24 frames */
+  CHECK(last[1] > 100, "the bounded memory still tracks: %d px on the last frame", last[1]);
+  free(mask);
+  free(labels);
+}
+
 int main(int argc, char **argv) {
   int w = 64, h = 48, frames = 240;
   const char *folder = mv_test_square_video("square", frames, w, h, 24);
@@ -279,6 +326,7 @@ int main(int argc, char **argv) {
     if (CHECK_OK(mv_video_open(folder, &vo, &video))) {
       editing_and_errors(video, w, h);
       memory_bounds(video, frames, w, h);
+      memory_frames_bound(video, frames, w, h);
     }
     mv_video_close(video);
   }

@@ -439,6 +439,6 @@ mv_status mv_propagator_labelprop(const mv_labelprop_options *options, mv_propag
   labelprop *lp = malloc(sizeof *lp);
   if (!lp) return mv_fail(MV_E_MEMORY, "mv_propagator_labelprop: out of memory");
   *lp = config;
-  *out = (mv_propagator){&labelprop_ops, lp, "labelprop"};
+  *out = (mv_propagator){&labelprop_ops, lp, "labelprop", MV_LABELPROP_MEMORY_FRAMES};
   return MV_OK;
 }

@@ -54,6 +54,14 @@
 
 enum { MV_LABELPROP_KEY_DIM = 6 };
 
+/* The memory frames besides the interacted ones that labelprop and
+ * labelprop-flow read (mv_propagator.memory_frames): the most recent 24,
+ * i.e. 120 frames of history at the official stride of 5. Every pass of
+ * the DAVIS 2016 sequences (at most 104 frames) fits, so their results are
+ * those of an unbounded memory; a long video keeps a constant cost per
+ * frame (labelprop-flow aligns every memory frame by optical flow). */
+#define MV_LABELPROP_MEMORY_FRAMES 24
+
 typedef struct mv_labelprop_options {
   int stride;             /* cell size in pixels: 1, 2, 4, 8 or 16 (divides 16) */
   int top_k;              /* kept memory positions per query: 1..MV_MEMORY_MAX_TOP_K */

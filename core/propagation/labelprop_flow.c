@@ -565,6 +565,6 @@ mv_status mv_propagator_labelprop_flow(const mv_labelprop_flow_options *options,
     free(lf);
     return mv_fail_context(s, "%s", fn);
   }
-  *out = (mv_propagator){&labelprop_flow_ops, lf, "labelprop-flow"};
+  *out = (mv_propagator){&labelprop_flow_ops, lf, "labelprop-flow", MV_LABELPROP_MEMORY_FRAMES};
   return MV_OK;
 }

@@ -48,6 +48,12 @@ typedef struct mv_propagator {
   const mv_propagator_ops *ops;
   void *self;
   const char *name;
+  /* The most memory frames besides the interacted ones that segment() should
+   * see (0: as many as the device bound allows). The engine keeps the most
+   * recent ones of a pass: a module whose read costs per memory frame (the
+   * weight-free ones align every memory frame by optical flow) stays at a
+   * constant cost per frame on long videos. */
+  int memory_frames;
 } mv_propagator;
 
 /* Releases a propagator's state (safe on a zeroed one). */

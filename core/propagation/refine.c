@@ -353,6 +353,6 @@ mv_status mv_propagator_refine(mv_propagator inner, const mv_refine_options *opt
   r->levels = o.bins * o.bins * o.bins;
   for (r->shift = 8; (1 << (8 - r->shift)) < o.bins; r->shift--) {
   }
-  *out = (mv_propagator){&refine_ops, r, name};
+  *out = (mv_propagator){&refine_ops, r, name, inner.memory_frames};
   return MV_OK;
 }

@@ -194,11 +194,14 @@ typedef struct interaction {
 } interaction;
 
 /* A pass's memory bank: the certain memory first, then up to `capacity`
- * slots in all. Slots are bytes k x (Ck + Cv) x h*w each; with a byte bound
- * the capacity is cut (never below the certain memory + 2). */
+ * slots in all, at most the certain memory + the propagator's memory_frames.
+ * Slots are bytes k x (Ck + Cv) x h*w each; with a byte bound the capacity
+ * is cut (never below the certain memory + 2). */
 static mv_status allocate_bank(mv_engine *e, int capacity, mv_memory *memory) {
   const mv_tensor *key = &e->certain_keys[0], *value = &e->certain_values[0];
   int plane = key->h * key->w;
+  int most = e->propagator.memory_frames;
+  if (most > 0 && capacity > e->certain_count + most) capacity = e->certain_count + most;
   if (e->config.memory_bank_bytes) {
     size_t slot = (size_t)key->n * (size_t)(key->c + value->c) * (size_t)plane * sizeof(float);
     size_t fit = e->config.memory_bank_bytes / slot;
