@@ -10,33 +10,12 @@
 
 static const char fn[] = "confidence fusion";
 
-static mv_status check_probabilities(const mv_tensor *t, const char *arg) {
-  MV_CHECK_ARG(t, "%s: %s is NULL", fn, arg);
-  MV_TRY(mv_tensor_check(t, fn, arg));
-  MV_CHECK_ARG(t->n >= 2 && t->c == 1,
-               "%s: %s is %dx%dx%dx%d, expected (k+1) x 1 x H x W with k >= 1", fn, arg, t->n,
-               t->c, t->h, t->w);
-  return MV_OK;
-}
-
 static mv_status check_same_shape(const mv_tensor *a, const mv_tensor *b, const char *name_a,
                                   const char *name_b) {
   MV_CHECK_ARG(a->n == b->n && a->h == b->h && a->w == b->w && a->c == b->c,
                "%s: %s is %dx%dx%dx%d but %s is %dx%dx%dx%d", fn, name_a, a->n, a->c, a->h, a->w,
                name_b, b->n, b->c, b->h, b->w);
   return MV_OK;
-}
-
-/* 1 - normalised entropy of the channels of pixel i: 1 for a one-hot
- * distribution, 0 for the uniform one. */
-static float certainty(const float *p, int channels, size_t plane, size_t i, float log_channels) {
-  float h = 0;
-  for (int c = 0; c < channels; c++) {
-    float v = p[(size_t)c * plane + i];
-    if (v > 1e-6f) h -= v * logf(v);
-  }
-  float conf = 1.0f - h / log_channels;
-  return conf < 0 ? 0 : conf;
 }
 
 /* How much the interaction at tr changed the previous result there: the
@@ -60,8 +39,8 @@ static mv_status confidence_fuse(void *self, const mv_fusion_input *in, mv_tenso
   MV_CHECK_ARG((in->tc < in->ti && in->ti < in->tr) || (in->tr < in->ti && in->ti < in->tc),
                "%s: frame ti = %d must lie strictly between tc = %d and tr = %d", fn, in->ti,
                in->tc, in->tr);
-  MV_TRY(check_probabilities(in->current, "current"));
-  MV_TRY(check_probabilities(in->previous, "previous"));
+  MV_TRY(mv_fusion_check_probabilities(fn, in->current, "current"));
+  MV_TRY(mv_fusion_check_probabilities(fn, in->previous, "previous"));
   MV_TRY(check_same_shape(in->previous, in->current, "previous", "current"));
   const mv_tensor *cur = in->current;
   int have_diff = in->pos_diff && in->neg_diff && in->interacted_mask &&
@@ -105,8 +84,8 @@ static mv_status confidence_fuse(void *self, const mv_fusion_input *in, mv_tenso
     /* a floor so that two uncertain rounds still blend by distance */
     const float floor_conf = 0.05f;
     for (size_t i = 0; i < plane; i++) {
-      float a = nc * (floor_conf + certainty(c_host, channels, plane, i, log_channels));
-      float b = nr * (floor_conf + certainty(p_host, channels, plane, i, log_channels));
+      float a = nc * (floor_conf + mv_fusion_certainty(c_host, channels, plane, i, log_channels));
+      float b = nr * (floor_conf + mv_fusion_certainty(p_host, channels, plane, i, log_channels));
       float w = a + b > 0 ? a / (a + b) : 0.5f;
       for (int c = 0; c < channels; c++) {
         size_t j = (size_t)c * plane + i;

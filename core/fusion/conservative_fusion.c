@@ -14,26 +14,6 @@ typedef struct conservative {
   int certainty;    /* 1: weights also follow each round's per-pixel certainty */
 } conservative;
 
-static mv_status check_probabilities(const mv_tensor *t, const char *arg) {
-  MV_CHECK_ARG(t, "%s: %s is NULL", fn, arg);
-  MV_TRY(mv_tensor_check(t, fn, arg));
-  MV_CHECK_ARG(t->n >= 2 && t->c == 1,
-               "%s: %s is %dx%dx%dx%d, expected (k+1) x 1 x H x W with k >= 1", fn, arg, t->n,
-               t->c, t->h, t->w);
-  return MV_OK;
-}
-
-/* 1 - normalised entropy of the channels of pixel i: 1 one-hot, 0 uniform. */
-static float certainty(const float *p, int channels, size_t plane, size_t i, float log_channels) {
-  float h = 0;
-  for (int c = 0; c < channels; c++) {
-    float v = p[(size_t)c * plane + i];
-    if (v > 1e-6f) h -= v * logf(v);
-  }
-  float conf = 1.0f - h / log_channels;
-  return conf < 0 ? 0 : conf;
-}
-
 static mv_status conservative_fuse(void *self, const mv_fusion_input *in, mv_tensor *out) {
   const conservative *c = self;
   MV_CHECK_ARG(in && out, "%s: NULL argument", fn);
@@ -44,8 +24,8 @@ static mv_status conservative_fuse(void *self, const mv_fusion_input *in, mv_ten
                                     (in->tr < in->ti && in->ti < in->tc)),
                "%s: frame ti = %d must differ from tr = %d and lie strictly between tc = %d "
                "and tr unless previous_distance > 0", fn, in->ti, in->tr, in->tc);
-  MV_TRY(check_probabilities(in->current, "current"));
-  MV_TRY(check_probabilities(in->previous, "previous"));
+  MV_TRY(mv_fusion_check_probabilities(fn, in->current, "current"));
+  MV_TRY(mv_fusion_check_probabilities(fn, in->previous, "previous"));
   const mv_tensor *cur = in->current, *prev = in->previous;
   MV_CHECK_ARG(prev->n == cur->n && prev->h == cur->h && prev->w == cur->w,
                "%s: previous is %dx%dx%dx%d but current is %dx%dx%dx%d", fn, prev->n, prev->c,
@@ -78,8 +58,8 @@ static mv_status conservative_fuse(void *self, const mv_fusion_input *in, mv_ten
       /* no previous result here (a propagation stopped before this frame) */
       if (previous_mass < 0.5f) b = 0;
       if (c->certainty) {
-        a *= floor_conf + certainty(c_host, channels, plane, i, log_channels);
-        b *= floor_conf + certainty(p_host, channels, plane, i, log_channels);
+        a *= floor_conf + mv_fusion_certainty(c_host, channels, plane, i, log_channels);
+        b *= floor_conf + mv_fusion_certainty(p_host, channels, plane, i, log_channels);
       }
       float w = a + b > 0 ? a / (a + b) : 0.5f;
       for (int ch = 0; ch < channels; ch++) {

@@ -1,7 +1,30 @@
 /* What fusion/fuser.h declares for every fuser. */
 #include "fusion/fuser.h"
 
+#include <math.h>
+
+#include "error.h"
+
 void mv_fuser_destroy(mv_fuser *fuser) {
   if (fuser && fuser->ops && fuser->ops->destroy) fuser->ops->destroy(fuser->self);
   if (fuser) *fuser = (mv_fuser){0};
+}
+
+mv_status mv_fusion_check_probabilities(const char *fn, const mv_tensor *t, const char *arg) {
+  MV_CHECK_ARG(t, "%s: %s is NULL", fn, arg);
+  MV_TRY(mv_tensor_check(t, fn, arg));
+  MV_CHECK_ARG(t->n >= 2 && t->c == 1,
+               "%s: %s is %dx%dx%dx%d, expected (k+1) x 1 x H x W with k >= 1", fn, arg, t->n,
+               t->c, t->h, t->w);
+  return MV_OK;
+}
+
+float mv_fusion_certainty(const float *p, int channels, size_t plane, size_t i, float log_channels) {
+  float h = 0;
+  for (int c = 0; c < channels; c++) {
+    float v = p[(size_t)c * plane + i];
+    if (v > 1e-6f) h -= v * logf(v);
+  }
+  float conf = 1.0f - h / log_channels;
+  return conf < 0 ? 0 : conf;
 }

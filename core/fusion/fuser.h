@@ -46,6 +46,13 @@ typedef struct mv_fuser {
 /* Releases a fuser's state (safe on a zeroed one). */
 void mv_fuser_destroy(mv_fuser *fuser);
 
+/* What the weight-free fusers share. A probability tensor of (k+1) x 1 x H x W
+ * with k >= 1, else MV_E_ARGUMENT naming `fn` and `arg`: */
+mv_status mv_fusion_check_probabilities(const char *fn, const mv_tensor *t, const char *arg);
+/* 1 - normalised entropy of the `channels` planes at pixel i: 1 for a
+ * one-hot distribution, 0 for the uniform one (log_channels = log(channels)). */
+float mv_fusion_certainty(const float *p, int channels, size_t plane, size_t i, float log_channels);
+
 /* "network": the fusion network (network_fuser.c). Neither net is owned;
  * both must outlive the fuser. The propagation net computes the keys for the
  * attention when the propagator supplies none of its own. */

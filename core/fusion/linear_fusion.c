@@ -6,24 +6,14 @@
 #include "error.h"
 #include "fusion/fuser.h"
 
-static mv_status check_probabilities(const mv_tensor *t, const char *arg) {
-  static const char fn[] = "linear fusion";
-  MV_CHECK_ARG(t, "%s: %s is NULL", fn, arg);
-  MV_TRY(mv_tensor_check(t, fn, arg));
-  MV_CHECK_ARG(t->n >= 2 && t->c == 1,
-               "%s: %s is %dx%dx%dx%d, expected (k+1) x 1 x H x W with k >= 1", fn, arg, t->n,
-               t->c, t->h, t->w);
-  return MV_OK;
-}
-
 static mv_status linear_fuse(void *self, const mv_fusion_input *in, mv_tensor *out) {
   static const char fn[] = "linear fusion";
   MV_CHECK_ARG(in && out, "%s: NULL argument", fn);
   MV_CHECK_ARG((in->tc < in->ti && in->ti < in->tr) || (in->tr < in->ti && in->ti < in->tc),
                "%s: frame ti = %d must lie strictly between tc = %d and tr = %d", fn, in->ti,
                in->tc, in->tr);
-  MV_TRY(check_probabilities(in->current, "current"));
-  MV_TRY(check_probabilities(in->previous, "previous"));
+  MV_TRY(mv_fusion_check_probabilities(fn, in->current, "current"));
+  MV_TRY(mv_fusion_check_probabilities(fn, in->previous, "previous"));
   const mv_tensor *cur = in->current, *prev = in->previous;
   MV_CHECK_ARG(prev->n == cur->n && prev->h == cur->h && prev->w == cur->w,
                "%s: previous is %dx%dx%dx%d but current is %dx%dx%dx%d", fn, prev->n, prev->c,

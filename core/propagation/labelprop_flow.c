@@ -37,7 +37,7 @@ void mv_labelprop_flow_options_default(mv_labelprop_flow_options *options) {
    * quality: J 1..29 0.806 -> 0.808, F 0.741 -> 0.747; 1 measured 0.809 /
    * 0.748 but made test_session's blackswan correction worse; see the
    * header). */
-  options->previous_bonus = 0.5f;
+  options->previous_bonus = 1.0f;
   options->appearance = 0.0f;
   options->occlusion_penalty = 0.0f;
 }

@@ -58,7 +58,7 @@ typedef struct mv_labelprop_flow_options {
                                 flow per aligned frame); 0: none, 0 .. 20 */
 } mv_labelprop_flow_options;
 
-/* align 2, prior 0, previous_bonus 0.5 (no guided upsampling, sharpening,
+/* align 2, prior 0, previous_bonus 1 (no guided upsampling, sharpening,
  * colour models or occlusion penalty), labelprop's read with window 6 and
  * top_k 20 (else its defaults: stride 4, colour_weight 0.5,
  * position_weight 0.25), DIS
@@ -94,10 +94,12 @@ typedef struct mv_labelprop_flow_options {
  *   occlusion_penalty 1, edge_colour 20         0.860 / 0.809, F 0.738   158
  *   previous_bonus 1, edge_colour 20,
  *     position_weight 0.5                       0.855 / 0.808   149
- *   previous_bonus 1                            0.856 / 0.809, F 0.748   136
- *     (but in test_session's blackswan loop at 240p the robot's correction
- *     then lands on frame 0 and lowers mean J 0.914 -> 0.894)
- *   previous_bonus 0.5 (the defaults)           0.856 / 0.808, F 0.747   117 */
+ *   previous_bonus 0.5                          0.856 / 0.808, F 0.747   117
+ *   previous_bonus 1 (the defaults)             0.856 / 0.809, F 0.748   136
+ *     (whole loop with conservative fusion, `mivos eval`, 10 sequences:
+ *     final J&F 0.757 against 0.737 with 0.5; in test_session's blackswan
+ *     loop at 240p a robot correction on frame 0 then lowers mean J
+ *     0.914 -> 0.894, so that test corrects the worst new frame) */
 void mv_labelprop_flow_options_default(mv_labelprop_flow_options *options);
 
 /* options may be NULL (defaults). */
