@@ -3,9 +3,11 @@
 -- default fusion and with `linear`. libby is a sequence on which a
 -- correction round damages frames in between (at 480p with `linear`: J&F
 -- 0.796 after interaction 3, 0.750 after 6). Measured here (J&F after
--- interactions 3 / 6 / 8): conservative 0.7632 / 0.7443 / 0.7536, linear
--- 0.7632 / 0.7182 / 0.7269 (linear loses 0.045 in the round after 3 and
--- would fail the first assert). The asserts keep a margin under these.
+-- interactions 3 / 6 / 8) with labelprop-flow's previous_bonus 1:
+-- conservative 0.7536 / 0.7252 / 0.7297, linear 0.7536 / 0.6878 / 0.6921
+-- (linear loses 0.066 in the round after 3 and would fail the first
+-- assert); with previous_bonus 0: conservative 0.7632 / 0.7443 / 0.7536,
+-- linear 0.7632 / 0.7182 / 0.7269. The asserts keep a margin under these.
 package.path = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/?.lua;" .. package.path
 local t = require("testlib")
 local mivos = require("mivos")
@@ -15,9 +17,9 @@ local json = require("mivos.json")
 local MIVOS = t.quote(t.build .. "/mivos")
 local DAVIS = t.shared .. "/data/davis2016"
 local SEQ, SHORT = "libby", 240
--- the most J&F a correction round may lose (measured 0.019 after 6, a gain
--- after 8), the final J&F (measured 0.7536), the gain over linear (+0.027)
-local LOSS6, LOSS8, FINAL, OVER_LINEAR = 0.03, 0.01, 0.745, 0.015
+-- the most J&F a correction round may lose (measured 0.028 after 6, a gain
+-- after 8), the final J&F (measured 0.7297), the gain over linear (+0.038)
+local LOSS6, LOSS8, FINAL, OVER_LINEAR = 0.035, 0.01, 0.72, 0.015
 local tmp = t.tempdir()
 local root = tmp .. "/root"
 
