@@ -395,7 +395,7 @@ static mv_status compute_motion(labelprop_flow *lf, const mv_tensor *query_key,
       }
       if (s != MV_OK || !to_frame) continue;
       /* cells whose flow the reverse flow contradicts (occluded in frame t) */
-      float *valid = reverse + 2 * plane;
+      float *valid = reverse ? reverse + 2 * plane : NULL;
       if (penalty > 0.0f) s = mv_optical_flow(m->frame_l, m->current, w, h, &lf->options.flow,
                                               reverse);
       if (s == MV_OK && penalty > 0.0f) s = mv_flow_consistency(to_frame, reverse, w, h, valid);
