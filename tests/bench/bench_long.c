@@ -1,11 +1,10 @@
 /* bench long: a long video in bounded memory. Encodes a synthetic 854x480
  * clip of FRAMES frames with FFmpeg (a textured ellipse moving over a
  * textured background, so every frame's true mask is known), opens it,
- * marks the ellipse on frame 0 with one scribble interaction (graphcut) and
- * propagates through the whole clip with the weight-free default (labelprop
- * + linear), then reads back every frame's mask and scores it. Prints the
- * peak resident memory (VmHWM), the device pool's peak, frames/s and the
- * mean J; peak host memory must stay under the budget (--budget-mib,
+ * marks the ellipse on frame 0 with one scribble interaction and propagates
+ * through the whole clip with the weight-free defaults, then reads back
+ * every frame's mask and scores it. Prints the peak resident memory
+ * (VmHWM), the device pool's peak, frames/s and the mean J; peak host memory must stay under the budget (--budget-mib,
  * default 2048) whatever the length: the session's probabilities beyond
  * its host limit go to a spill file, the memory bank and the frame cache are
  * bounded by their own limits.
