@@ -1,13 +1,13 @@
 /* bench long: a long video in bounded memory. Encodes a synthetic 854x480
  * clip of FRAMES frames with FFmpeg (a textured ellipse moving over a
- * textured background, so every frame's true mask is known), opens it,
- * marks the ellipse on frame 0 with one scribble interaction and propagates
+ * textured background, so every frame's true mask is known), opens it, marks
+ * the ellipse on frame 0 with one scribble interaction and propagates
  * through the whole clip with the weight-free defaults, then reads back
- * every frame's mask and scores it. Prints the peak resident memory
- * (VmHWM), the device pool's peak, frames/s and the mean J; peak host memory must stay under the budget (--budget-mib,
- * default 2048) whatever the length: the session's probabilities beyond
- * its host limit go to a spill file, the memory bank and the frame cache are
- * bounded by their own limits.
+ * every frame's mask and scores it. Prints the peak resident memory (VmHWM),
+ * the device pool's peak, frames/s and the mean J; peak host memory must
+ * stay under the budget (--budget-mib, default 2048) whatever the length:
+ * the session's probabilities beyond its host limit go to a spill file, the
+ * memory bank and the frame cache are bounded by their own limits.
  *
  * Settings from the environment (as the other sections):
  *   MIVOS_BENCH_LONG_FRAMES (10000), MIVOS_BENCH_LONG_BUDGET_MIB (2048),
