@@ -34,7 +34,7 @@ typedef struct refine_query {
 } refine_query;
 
 void mv_refine_options_default(mv_refine_options *o) {
-  *o = (mv_refine_options){.low = 0.05f, .band = 8, .colour_weight = 0.3f, .smoothness = 1.0f,
+  *o = (mv_refine_options){.low = 0.05f, .band = 8, .colour_weight = 0.15f, .smoothness = 2.0f,
                            .bins = 16};
 }
 
