@@ -113,8 +113,12 @@ static void refine_free_query(void *self, void *query) {
   free(q);
 }
 
-/* Adds a hard frame's pixels to the colour models (restarted when the
- * object count changed). */
+/* The colour models become those of this hard frame's pixels. A
+ * propagation memorises its start frame's committed (hard) mask first, so
+ * the models are always the start frame's: a function of the propagation
+ * request alone, not of the session's history, so that a session resumed
+ * from a snapshot (which restores the memory, not the modules' state)
+ * propagates exactly as the original (test_workspace). */
 static mv_status learn_colours(refine *r, const mv_tensor *image, const float *masks, int k) {
   static const char fn[] = "refine memorize";
   if (r->objects != k) {
@@ -133,6 +137,8 @@ static mv_status learn_colours(refine *r, const mv_tensor *image, const float *m
   }
   uint8_t *rgb = NULL;
   MV_TRY(frame_rgb(image, fn, &rgb));
+  memset(r->foreground, 0, (size_t)k * r->levels * sizeof *r->foreground);
+  memset(r->background, 0, (size_t)k * r->levels * sizeof *r->background);
   size_t plane = (size_t)image->h * image->w;
   for (size_t i = 0; i < plane; i++) {
     int bin = colour_bin(r, rgb + 3 * i);
