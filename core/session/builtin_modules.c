@@ -46,7 +46,8 @@ static mv_status labelprop_flow_refine(const mv_networks *nets, mv_propagator *o
    * window (8 cells instead of labelprop-flow's 6): ground truth of frame 0
    * propagated, mean J over 1..T-1 / 1..29, 0.762 / 0.827 -> 0.766 / 0.833
    * (window 10: 0.768 / 0.837 at 1.5x the CPU); whole loop final J&F 0.774
-   * -> 0.779 (README, Weight-free accuracy; refine.h). */
+   * -> 0.779, 0.778 with the start frame's colour models (README, Weight-free
+   * accuracy; refine.h). */
   mv_labelprop_flow_options o;
   mv_labelprop_flow_options_default(&o);
   o.read.window = 8;
@@ -79,7 +80,7 @@ static const mv_builtin interactions[] = {
 };
 static const mv_builtin propagators[] = {
     /* labelprop with optical flow and the per-frame graph-cut refinement (the
-     * default: final J&F 0.779 against 0.757 without the refinement on the 10
+     * default: final J&F 0.778 against 0.757 without the refinement on the 10
      * DAVIS 2016 sequences, README Weight-free accuracy); the steps before it,
      * to compare */
     {"labelprop-flow+refine", 0, NULL, labelprop_flow_refine, NULL},
