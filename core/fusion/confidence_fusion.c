@@ -10,14 +10,6 @@
 
 static const char fn[] = "confidence fusion";
 
-static mv_status check_same_shape(const mv_tensor *a, const mv_tensor *b, const char *name_a,
-                                  const char *name_b) {
-  MV_CHECK_ARG(a->n == b->n && a->h == b->h && a->w == b->w && a->c == b->c,
-               "%s: %s is %dx%dx%dx%d but %s is %dx%dx%dx%d", fn, name_a, a->n, a->c, a->h, a->w,
-               name_b, b->n, b->c, b->h, b->w);
-  return MV_OK;
-}
-
 /* How much the interaction at tr changed the previous result there: the
  * changed probability mass over the mass of the larger of the two masks
  * (objects only), 0 (no change) .. 1 (all of it). */
@@ -41,15 +33,15 @@ static mv_status confidence_fuse(void *self, const mv_fusion_input *in, mv_tenso
                in->tc, in->tr);
   MV_TRY(mv_fusion_check_probabilities(fn, in->current, "current"));
   MV_TRY(mv_fusion_check_probabilities(fn, in->previous, "previous"));
-  MV_TRY(check_same_shape(in->previous, in->current, "previous", "current"));
+  MV_TRY(mv_fusion_check_same_shape(fn, in->previous, in->current, "previous", "current"));
   const mv_tensor *cur = in->current;
   int have_diff = in->pos_diff && in->neg_diff && in->interacted_mask &&
                   !mv_tensor_is_empty(in->pos_diff) && !mv_tensor_is_empty(in->neg_diff) &&
                   !mv_tensor_is_empty(in->interacted_mask);
   if (have_diff) {
-    MV_TRY(check_same_shape(in->pos_diff, cur, "pos_diff", "current"));
-    MV_TRY(check_same_shape(in->neg_diff, cur, "neg_diff", "current"));
-    MV_TRY(check_same_shape(in->interacted_mask, cur, "interacted_mask", "current"));
+    MV_TRY(mv_fusion_check_same_shape(fn, in->pos_diff, cur, "pos_diff", "current"));
+    MV_TRY(mv_fusion_check_same_shape(fn, in->neg_diff, cur, "neg_diff", "current"));
+    MV_TRY(mv_fusion_check_same_shape(fn, in->interacted_mask, cur, "interacted_mask", "current"));
   }
   int channels = cur->n;
   size_t plane = (size_t)cur->h * cur->w, count = (size_t)channels * plane;

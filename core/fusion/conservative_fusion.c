@@ -27,9 +27,7 @@ static mv_status conservative_fuse(void *self, const mv_fusion_input *in, mv_ten
   MV_TRY(mv_fusion_check_probabilities(fn, in->current, "current"));
   MV_TRY(mv_fusion_check_probabilities(fn, in->previous, "previous"));
   const mv_tensor *cur = in->current, *prev = in->previous;
-  MV_CHECK_ARG(prev->n == cur->n && prev->h == cur->h && prev->w == cur->w,
-               "%s: previous is %dx%dx%dx%d but current is %dx%dx%dx%d", fn, prev->n, prev->c,
-               prev->h, prev->w, cur->n, cur->c, cur->h, cur->w);
+  MV_TRY(mv_fusion_check_same_shape(fn, prev, cur, "previous", "current"));
   int channels = cur->n;
   size_t plane = (size_t)cur->h * cur->w, count = (size_t)channels * plane;
   int allocated = 0;

@@ -19,6 +19,14 @@ mv_status mv_fusion_check_probabilities(const char *fn, const mv_tensor *t, cons
   return MV_OK;
 }
 
+mv_status mv_fusion_check_same_shape(const char *fn, const mv_tensor *a, const mv_tensor *b,
+                                     const char *name_a, const char *name_b) {
+  MV_CHECK_ARG(a->n == b->n && a->h == b->h && a->w == b->w && a->c == b->c,
+               "%s: %s is %dx%dx%dx%d but %s is %dx%dx%dx%d", fn, name_a, a->n, a->c, a->h, a->w,
+               name_b, b->n, b->c, b->h, b->w);
+  return MV_OK;
+}
+
 float mv_fusion_certainty(const float *p, int channels, size_t plane, size_t i, float log_channels) {
   float h = 0;
   for (int c = 0; c < channels; c++) {

@@ -49,6 +49,9 @@ void mv_fuser_destroy(mv_fuser *fuser);
 /* What the weight-free fusers share. A probability tensor of (k+1) x 1 x H x W
  * with k >= 1, else MV_E_ARGUMENT naming `fn` and `arg`: */
 mv_status mv_fusion_check_probabilities(const char *fn, const mv_tensor *t, const char *arg);
+/* a and b of one shape (n, c, h, w), else MV_E_ARGUMENT naming `fn` and both. */
+mv_status mv_fusion_check_same_shape(const char *fn, const mv_tensor *a, const mv_tensor *b,
+                                     const char *name_a, const char *name_b);
 /* 1 - normalised entropy of the `channels` planes at pixel i: 1 for a
  * one-hot distribution, 0 for the uniform one (log_channels = log(channels)). */
 float mv_fusion_certainty(const float *p, int channels, size_t plane, size_t i, float log_channels);

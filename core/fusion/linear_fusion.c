@@ -15,9 +15,7 @@ static mv_status linear_fuse(void *self, const mv_fusion_input *in, mv_tensor *o
   MV_TRY(mv_fusion_check_probabilities(fn, in->current, "current"));
   MV_TRY(mv_fusion_check_probabilities(fn, in->previous, "previous"));
   const mv_tensor *cur = in->current, *prev = in->previous;
-  MV_CHECK_ARG(prev->n == cur->n && prev->h == cur->h && prev->w == cur->w,
-               "%s: previous is %dx%dx%dx%d but current is %dx%dx%dx%d", fn, prev->n, prev->c,
-               prev->h, prev->w, cur->n, cur->c, cur->h, cur->w);
+  MV_TRY(mv_fusion_check_same_shape(fn, prev, cur, "previous", "current"));
   int allocated = 0;
   MV_TRY(mv_tensor_prepare(out, cur->n, 1, cur->h, cur->w, fn, "out", &allocated));
   /* The official coefficients: Python floats (double) turned into float32. */
