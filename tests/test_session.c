@@ -93,7 +93,8 @@ static void davis_loop(const char *sequence, double threshold) {
   if (CHECK_OK(mv_session_open(video, NULL, &s))) {
     mv_session_info si;
     CHECK_OK(mv_session_get_info(s, &si));
-    CHECK(!strcmp(si.interaction, "strokecut") && !strcmp(si.propagation, "labelprop-flow+refine") &&
+    CHECK(!strcmp(si.interaction, "strokecut") &&
+              !strcmp(si.propagation, "labelprop-flow+shift+refine") &&
               !strcmp(si.fusion, "conservative"),
           "weight-free defaults, got %s + %s + %s", si.interaction, si.propagation, si.fusion);
     memset(pred, 0, plane * T);

@@ -12,6 +12,7 @@
 #include "opencl/ops.h"
 #include "propagation/colour_model.h"
 #include "propagation/joint_upsample.h"
+#include "propagation/object_shift.h"
 
 /* The engine's frames are ImageNet-normalised (as labelprop's keys read them). */
 static const float image_mean[3] = {0.485f, 0.456f, 0.406f};
@@ -40,6 +41,7 @@ void mv_labelprop_flow_options_default(mv_labelprop_flow_options *options) {
   options->previous_bonus = 1.0f;
   options->appearance = 0.0f;
   options->occlusion_penalty = 0.0f;
+  options->object_shift = 0;
 }
 
 /* What the chained alignment (align 3) keeps of a memory slot between
@@ -399,6 +401,15 @@ static mv_status compute_motion(labelprop_flow *lf, const mv_tensor *query_key,
       if (penalty > 0.0f) s = mv_optical_flow(m->frame_l, m->current, w, h, &lf->options.flow,
                                               reverse);
       if (s == MV_OK && penalty > 0.0f) s = mv_flow_consistency(to_frame, reverse, w, h, valid);
+      for (int o = 0; s == MV_OK && o < k && lf->options.object_shift > 0; o++) {
+        const float *mask = m->host.values + o * span + (size_t)t * plane;
+        int dx, dy, found;
+        s = mv_object_shift(m->current, m->frame_l, mask, w, h, lf->options.object_shift, &dx,
+                            &dy, &found);
+        if (s == MV_OK && found)
+          s = mv_flow_merge_shift(m->current, m->frame_l, mask, w, h, dx, dy, 2,
+                                  (float *)to_frame);
+      }
       if (s == MV_OK) s = align_frame(&m->host, t, to_frame, w, h, m->scratch);
       if (s == MV_OK && penalty > 0.0f) {
         /* the norm channel is the entry's additive log-weight */
@@ -557,6 +568,9 @@ mv_status mv_propagator_labelprop_flow(const mv_labelprop_flow_options *options,
                    o.occlusion_penalty <= 20.0f,
                "%s: options->occlusion_penalty = %g, expected 0 (none) .. 20", fn,
                (double)o.occlusion_penalty);
+  MV_CHECK_ARG(o.object_shift >= 0 && o.object_shift <= 128,
+               "%s: options->object_shift = %d, expected 0 (none) .. 128 (cells)", fn,
+               o.object_shift);
   labelprop_flow *lf = calloc(1, sizeof *lf);
   if (!lf) return mv_fail(MV_E_MEMORY, "%s: out of memory", fn);
   lf->options = o;

@@ -22,6 +22,12 @@
  * the flow: p = (1 - prior) readout + prior warped; elsewhere p = readout.
  * Then upsampled to pixels as labelprop does.
  *
+ * Object translations (`object_shift`, align 2): for each memory frame and
+ * object, the object's own translation searched exhaustively from its mask
+ * there replaces the flow near the object where it matches clearly better
+ * (object_shift.h: small objects that DIS's patches lose to the background,
+ * displacements beyond its pyramid).
+ *
  * Without a previous frame (mv_memory.previous 0) only align 2 and 3 do
  * anything (direct flows). The flows run on the host (also with a GPU:
  * the cells are downloaded, a few hundred KB per frame). */
@@ -56,6 +62,10 @@ typedef struct mv_labelprop_flow_options {
                                 cells whose flow the reverse flow contradicts
                                 (mv_flow_consistency: occluded in that frame; one more
                                 flow per aligned frame); 0: none, 0 .. 20 */
+  int object_shift;          /* aligned memory frames (align 2): each object's own translation,
+                                searched over +- this many cells (object_shift.h), replaces the
+                                flow near the object where it matches better; 0: none,
+                                0 .. 128 */
 } mv_labelprop_flow_options;
 
 /* align 2, prior 0, previous_bonus 1 (no guided upsampling, sharpening,
