@@ -96,22 +96,24 @@ mv_status mv_object_shift(const float *query, const float *frame, const float *m
   return MV_OK;
 }
 
+/* Sums over 2r+1 elements (clipped at the ends) along `lines` lines of
+ * `length` elements, `step` apart within a line and `stride` apart between
+ * lines: a row pass or a column pass of box_sum. */
+static void box_pass(const float *in, float *out, int lines, int length, size_t stride,
+                     size_t step, int r) {
+  for (int l = 0; l < lines; l++)
+    for (int i = 0; i < length; i++) {
+      float s = 0.0f;
+      for (int j = i - r; j <= i + r; j++)
+        if (j >= 0 && j < length) s += in[l * stride + j * step];
+      out[l * stride + i * step] = s;
+    }
+}
+
 /* Sums over a (2r+1) x (2r+1) window (clipped at the borders), in place. */
 static void box_sum(float *p, int w, int h, int r, float *tmp) {
-  for (int y = 0; y < h; y++)
-    for (int x = 0; x < w; x++) {
-      float s = 0.0f;
-      for (int i = x - r; i <= x + r; i++)
-        if (i >= 0 && i < w) s += p[(size_t)y * w + i];
-      tmp[(size_t)y * w + x] = s;
-    }
-  for (int y = 0; y < h; y++)
-    for (int x = 0; x < w; x++) {
-      float s = 0.0f;
-      for (int j = y - r; j <= y + r; j++)
-        if (j >= 0 && j < h) s += tmp[(size_t)j * w + x];
-      p[(size_t)y * w + x] = s;
-    }
+  box_pass(p, tmp, h, w, (size_t)w, 1, r);
+  box_pass(tmp, p, w, h, 1, (size_t)w, r);
 }
 
 mv_status mv_flow_merge_shift(const float *query, const float *frame, const float *mask, int width,
