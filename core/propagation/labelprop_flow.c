@@ -14,6 +14,11 @@
 #include "propagation/joint_upsample.h"
 #include "propagation/object_shift.h"
 
+/* The objects' translations match the cells' L, a and b (keys' channels
+ * 0-2): ground truth of frame 0 propagated 0.781 / 0.848 against 0.777 /
+ * 0.847 on L alone (the flow's channel). */
+enum { SHIFT_CHANNELS = 3 };
+
 /* The engine's frames are ImageNet-normalised (as labelprop's keys read them). */
 static const float image_mean[3] = {0.485f, 0.456f, 0.406f};
 static const float image_stdev[3] = {0.229f, 0.224f, 0.225f};
@@ -335,6 +340,32 @@ static mv_status track_slots(labelprop_flow *lf, motion *m, int w, int h, int pr
   return s;
 }
 
+/* Each object's own translation from memory frame t to the query
+ * (object_shift.h), merged into the flow `to_frame` where it matches
+ * better; on the cells' L, a and b. */
+static mv_status shift_objects(const labelprop_flow *lf, motion *m, const float *query_lab, int t,
+                               int w, int h, float *to_frame) {
+  const size_t plane = (size_t)w * h, span = (size_t)m->host.frames * plane;
+  const float cw = lf->options.read.colour_weight;
+  float *frame_lab = malloc(SHIFT_CHANNELS * plane * sizeof(float));
+  if (!frame_lab) return mv_fail(MV_E_MEMORY, "labelprop-flow: out of memory for %zu cells", plane);
+  for (int c = 0; c < SHIFT_CHANNELS; c++)
+    for (size_t i = 0; i < plane; i++)
+      frame_lab[c * plane + i] = m->host.keys[c * span + (size_t)t * plane + i] / cw;
+  mv_status s = MV_OK;
+  for (int o = 0; s == MV_OK && o < m->host.objects; o++) {
+    const float *mask = m->host.values + o * span + (size_t)t * plane;
+    int dx, dy, found;
+    s = mv_object_shift(query_lab, frame_lab, SHIFT_CHANNELS, mask, w, h,
+                        lf->options.object_shift, &dx, &dy, &found);
+    if (s == MV_OK && found)
+      s = mv_flow_merge_shift(query_lab, frame_lab, SHIFT_CHANNELS, mask, w, h, dx, dy, 2,
+                              to_frame);
+  }
+  free(frame_lab);
+  return s;
+}
+
 static mv_status compute_motion(labelprop_flow *lf, const mv_tensor *query_key,
                                 const mv_memory *memory, motion *m) {
   const int h = query_key->h, w = query_key->w, k = memory->values.n;
@@ -386,6 +417,15 @@ static mv_status compute_motion(labelprop_flow *lf, const mv_tensor *query_key,
     if (penalty > 0.0f && !(reverse = malloc(3 * plane * sizeof(float))))
       return mv_fail(MV_E_MEMORY, "labelprop-flow: out of memory for %zu cells", plane);
     mv_status s = MV_OK;
+    /* the query's colours (L, a, b) for the objects' translations */
+    float *query_lab = NULL;
+    if (lf->options.object_shift > 0) {
+      query_lab = malloc(SHIFT_CHANNELS * plane * sizeof(float));
+      s = query_lab ? download_plane(query_key->buffer, query_key->offset, SHIFT_CHANNELS * plane,
+                                     query_lab)
+                    : mv_fail(MV_E_MEMORY, "labelprop-flow: out of memory for %zu cells", plane);
+      for (size_t i = 0; s == MV_OK && i < SHIFT_CHANNELS * plane; i++) query_lab[i] *= qs;
+    }
     for (int t = 0; s == MV_OK && t < memory->frames; t++) {
       const float *to_frame = NULL; /* query cell x shows frame t's x + flow(x) */
       for (size_t i = 0; i < plane; i++) m->frame_l[i] = m->host.keys[(size_t)t * plane + i] / cw;
@@ -401,15 +441,7 @@ static mv_status compute_motion(labelprop_flow *lf, const mv_tensor *query_key,
       if (penalty > 0.0f) s = mv_optical_flow(m->frame_l, m->current, w, h, &lf->options.flow,
                                               reverse);
       if (s == MV_OK && penalty > 0.0f) s = mv_flow_consistency(to_frame, reverse, w, h, valid);
-      for (int o = 0; s == MV_OK && o < k && lf->options.object_shift > 0; o++) {
-        const float *mask = m->host.values + o * span + (size_t)t * plane;
-        int dx, dy, found;
-        s = mv_object_shift(m->current, m->frame_l, mask, w, h, lf->options.object_shift, &dx,
-                            &dy, &found);
-        if (s == MV_OK && found)
-          s = mv_flow_merge_shift(m->current, m->frame_l, mask, w, h, dx, dy, 2,
-                                  (float *)to_frame);
-      }
+      if (s == MV_OK && query_lab) s = shift_objects(lf, m, query_lab, t, w, h, (float *)to_frame);
       if (s == MV_OK) s = align_frame(&m->host, t, to_frame, w, h, m->scratch);
       if (s == MV_OK && penalty > 0.0f) {
         /* the norm channel is the entry's additive log-weight */
@@ -418,6 +450,7 @@ static mv_status compute_motion(labelprop_flow *lf, const mv_tensor *query_key,
       }
     }
     free(reverse);
+    free(query_lab);
     MV_TRY(s);
   }
   if (align && prev >= 0 && lf->options.previous_bonus != 0.0f) {

@@ -10,22 +10,24 @@
 
 enum { MAX_SAMPLES = 800 }; /* object cells matched per shift at half resolution */
 /* The candidate replaces DIS's flow on a cell only when it matches clearly
- * better: by MARGIN lightness units per cell of the 5x5 patch, and only
- * when DIS's mean displacement over the object is farther than AGREE cells
- * from it. Measured on the 10 DAVIS 2016 sequences (`mivos eval`, final
- * J&F): with neither check 0.781 (cows 0.875 -> 0.861, scooter-black 0.778
- * -> 0.732: the one translation took the legs and wheels from a correct
- * DIS flow), with both 0.788; MARGIN 2 also 0.788. */
+ * better: by MARGIN units (of the channels' sum) per cell of the 5x5
+ * patch, and only when DIS's mean displacement over the object is farther
+ * than AGREE cells from it. Measured on the 10 DAVIS 2016 sequences
+ * (`mivos eval`, final J&F, on L alone): with neither check 0.781 (cows
+ * 0.875 -> 0.861, scooter-black 0.778 -> 0.732: the one translation took
+ * the legs and wheels from a correct DIS flow), with both 0.788; MARGIN 2
+ * also 0.788. */
 static const float MARGIN = 1.0f, AGREE = 1.5f;
 
 /* 2x2 means (odd last row / column dropped). */
-static void halve(const float *in, int w, int h, float *out) {
+static void halve(const float *in, int planes, int w, int h, float *out) {
   int w2 = w / 2, h2 = h / 2;
-  for (int y = 0; y < h2; y++)
-    for (int x = 0; x < w2; x++) {
-      const float *p = in + (size_t)(2 * y) * w + 2 * x;
-      out[(size_t)y * w2 + x] = 0.25f * (p[0] + p[1] + p[w] + p[w + 1]);
-    }
+  for (int c = 0; c < planes; c++)
+    for (int y = 0; y < h2; y++)
+      for (int x = 0; x < w2; x++) {
+        const float *p = in + (size_t)c * w * h + (size_t)(2 * y) * w + 2 * x;
+        out[(size_t)c * w2 * h2 + (size_t)y * w2 + x] = 0.25f * (p[0] + p[1] + p[w] + p[w + 1]);
+      }
 }
 
 /* The best shift of the listed cells (indices into a w x h plane) within
@@ -33,8 +35,10 @@ static void halve(const float *in, int w, int h, float *out) {
  * the cells whose y - s is inside, plus a small cost per cell of shift so
  * that a flat object keeps still. Returns 0 when no shift keeps half of
  * the cells inside. */
-static int best_shift(const float *query, const float *frame, int w, int h, const int *cells,
-                      int n, int cx, int cy, int r, float per_cell, int *bx, int *by) {
+static int best_shift(const float *query, const float *frame, int channels, int w, int h,
+                      const int *cells, int n, int cx, int cy, int r, float per_cell, int *bx,
+                      int *by) {
+  const size_t plane = (size_t)w * h;
   float best = INFINITY;
   for (int sy = cy - r; sy <= cy + r; sy++)
     for (int sx = cx - r; sx <= cx + r; sx++) {
@@ -43,7 +47,8 @@ static int best_shift(const float *query, const float *frame, int w, int h, cons
       for (int i = 0; i < n; i++) {
         int y = cells[i] / w, x = cells[i] % w, qy = y - sy, qx = x - sx;
         if (qx < 0 || qy < 0 || qx >= w || qy >= h) continue;
-        sum += fabsf(frame[cells[i]] - query[(size_t)qy * w + qx]);
+        for (int c = 0; c < channels; c++)
+          sum += fabsf(frame[c * plane + cells[i]] - query[c * plane + (size_t)qy * w + qx]);
         inside++;
       }
       if (2 * inside < n) continue;
@@ -65,30 +70,32 @@ static int object_cells(const float *mask, size_t plane, int most, int *cells) {
   return n;
 }
 
-mv_status mv_object_shift(const float *query, const float *frame, const float *mask, int width,
-                          int height, int range, int *dx, int *dy, int *found) {
+mv_status mv_object_shift(const float *query, const float *frame, int channels, const float *mask,
+                          int width, int height, int range, int *dx, int *dy, int *found) {
   MV_CHECK_ARG(query && frame && mask && dx && dy && found && width > 0 && height > 0 &&
-                   range >= 0,
-               "mv_object_shift: NULL argument, empty plane or negative range");
+                   range >= 0 && channels >= 1,
+               "mv_object_shift: NULL argument, empty plane, no channel or negative range");
   *dx = *dy = *found = 0;
   const int w2 = width / 2, h2 = height / 2;
   const size_t plane = (size_t)width * height, plane2 = (size_t)w2 * h2;
   if (w2 < 2 || h2 < 2) return MV_OK;
-  float *half = malloc(3 * plane2 * sizeof(float));
+  float *half = malloc((2 * (size_t)channels + 1) * plane2 * sizeof(float));
   int *cells = malloc(4 * MAX_SAMPLES * sizeof(int));
   if (!half || !cells) {
     free(half), free(cells);
     return mv_fail(MV_E_MEMORY, "mv_object_shift: out of memory for %zu cells", plane);
   }
-  float *q2 = half, *f2 = half + plane2, *m2 = half + 2 * plane2;
-  halve(query, width, height, q2);
-  halve(frame, width, height, f2);
-  halve(mask, width, height, m2);
+  float *q2 = half, *f2 = half + channels * plane2, *m2 = half + 2 * channels * plane2;
+  halve(query, channels, width, height, q2);
+  halve(frame, channels, width, height, f2);
+  halve(mask, 1, width, height, m2);
   int n = object_cells(m2, plane2, MAX_SAMPLES, cells), sx = 0, sy = 0;
-  if (n >= 4 && best_shift(q2, f2, w2, h2, cells, n, 0, 0, (range + 1) / 2, 0.02f, &sx, &sy)) {
+  if (n >= 4 && best_shift(q2, f2, channels, w2, h2, cells, n, 0, 0, (range + 1) / 2, 0.02f,
+                             &sx, &sy)) {
     n = object_cells(mask, plane, 4 * MAX_SAMPLES, cells);
     int fx = 2 * sx, fy = 2 * sy;
-    if (n >= 4 && best_shift(query, frame, width, height, cells, n, fx, fy, 2, 0.01f, &fx, &fy))
+    if (n >= 4 &&
+        best_shift(query, frame, channels, width, height, cells, n, fx, fy, 2, 0.01f, &fx, &fy))
       *dx = fx, *dy = fy, *found = 1;
   }
   free(half);
@@ -116,15 +123,17 @@ static void box_sum(float *p, int w, int h, int r, float *tmp) {
   box_pass(tmp, p, w, h, 1, (size_t)w, r);
 }
 
-mv_status mv_flow_merge_shift(const float *query, const float *frame, const float *mask, int width,
-                              int height, int dx, int dy, int grow, float *flow) {
-  MV_CHECK_ARG(query && frame && mask && flow && width > 0 && height > 0 && grow >= 0,
-               "mv_flow_merge_shift: NULL argument, empty plane or negative growth");
+mv_status mv_flow_merge_shift(const float *query, const float *frame, int channels,
+                              const float *mask, int width, int height, int dx, int dy, int grow,
+                              float *flow) {
+  MV_CHECK_ARG(query && frame && mask && flow && width > 0 && height > 0 && grow >= 0 &&
+                   channels >= 1,
+               "mv_flow_merge_shift: NULL argument, empty plane, no channel or negative growth");
   const size_t plane = (size_t)width * height;
-  float *buf = malloc(5 * plane * sizeof(float));
+  float *buf = malloc((3 + (size_t)(channels > 2 ? channels : 2)) * plane * sizeof(float));
   if (!buf) return mv_fail(MV_E_MEMORY, "mv_flow_merge_shift: out of memory for %zu cells", plane);
   float *region = buf, *cost_flow = buf + plane, *cost_shift = buf + 2 * plane,
-        *tmp = buf + 3 * plane; /* 2 planes: the warp's output, then box_sum's */
+        *tmp = buf + 3 * plane; /* the warp's output (channels planes), then box_sum's */
   /* the object moved into the query's geometry, grown */
   for (int y = 0; y < height; y++)
     for (int x = 0; x < width; x++) {
@@ -133,16 +142,20 @@ mv_status mv_flow_merge_shift(const float *query, const float *frame, const floa
       region[(size_t)y * width + x] = in && mask[(size_t)fy * width + fx] > 0.5f ? 1.0f : 0.0f;
     }
   box_sum(region, width, height, grow, tmp);
-  mv_status s = mv_flow_warp(frame, 1, flow, width, height, tmp);
+  mv_status s = mv_flow_warp(frame, channels, flow, width, height, tmp);
   if (s == MV_OK) {
-    for (size_t i = 0; i < plane; i++) cost_flow[i] = fabsf(query[i] - tmp[i]);
+    memset(cost_flow, 0, 2 * plane * sizeof(float)); /* and cost_shift */
+    for (int c = 0; c < channels; c++)
+      for (size_t i = 0; i < plane; i++)
+        cost_flow[i] += fabsf(query[c * plane + i] - tmp[c * plane + i]);
     for (int y = 0; y < height; y++)
       for (int x = 0; x < width; x++) {
         int fx = x + dx, fy = y + dy;
         fx = fx < 0 ? 0 : fx >= width ? width - 1 : fx;
         fy = fy < 0 ? 0 : fy >= height ? height - 1 : fy;
         size_t i = (size_t)y * width + x;
-        cost_shift[i] = fabsf(query[i] - frame[(size_t)fy * width + fx]);
+        for (int c = 0; c < channels; c++)
+          cost_shift[i] += fabsf(query[c * plane + i] - frame[c * plane + (size_t)fy * width + fx]);
       }
     box_sum(cost_flow, width, height, 2, tmp);
     box_sum(cost_shift, width, height, 2, tmp);

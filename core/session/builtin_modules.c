@@ -63,8 +63,8 @@ static mv_status labelprop_flow_refine(const mv_networks *nets, mv_propagator *o
 }
 static mv_status labelprop_flow_shift_refine(const mv_networks *nets, mv_propagator *out) {
   /* +-32 cells (128 pixels at 480p) a memory frame: ground truth of frame 0
-   * propagated 0.766 / 0.833 -> 0.777 / 0.847 (drift-straight 0.48 ->
-   * 0.54), whole loop final J&F 0.778 -> 0.788 (object_shift.h) */
+   * propagated 0.766 / 0.833 -> 0.781 / 0.848 (drift-straight 0.42 ->
+   * 0.54), whole loop final J&F 0.778 -> 0.796 (object_shift.h) */
   return flow_refine(32, "labelprop-flow+shift+refine", out);
 }
 static mv_status network_propagator(const mv_networks *nets, mv_propagator *out) {
@@ -92,7 +92,7 @@ static const mv_builtin interactions[] = {
 };
 static const mv_builtin propagators[] = {
     /* labelprop with optical flow, the objects' own translations and the
-     * per-frame graph-cut refinement (the default: final J&F 0.788 on the 10
+     * per-frame graph-cut refinement (the default: final J&F 0.796 on the 10
      * DAVIS 2016 sequences, against 0.778 without the translations and 0.757
      * without the refinement either; README Weight-free accuracy); the steps
      * before it, to compare */

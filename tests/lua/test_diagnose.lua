@@ -70,7 +70,7 @@ t.case("diagnose: table, JSON and the three measurements", function()
   end
   t.eq(s.frames_ABC[1], 0, "frame A is frame 0")
   t.check(s.frames_ABC[2] ~= 0 and s.frames_ABC[3] ~= s.frames_ABC[2], "B and C are new frames")
-  -- measured at 240 px: normal 0.809, oracle 0.822, GT propagation J 0.757
+  -- measured at 240 px: normal 0.816, oracle 0.833, GT propagation J 0.763
   -- with today's defaults (labelprop-flow+shift+refine); with
   -- labelprop-flow+refine 0.806, 0.821, 0.755; with labelprop-flow 0.751,
   -- 0.789, 0.683. (At 120 px, where this test ran before, the refinement's
