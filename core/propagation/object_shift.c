@@ -8,7 +8,11 @@
 #include "error.h"
 #include "propagation/optical_flow.h"
 
-enum { MAX_SAMPLES = 800 }; /* object cells matched per shift at half resolution */
+enum {
+  MAX_SAMPLES = 800, /* object cells matched per shift at half resolution */
+  PATCH_RADIUS = 2,  /* the merge compares 5x5 patches */
+  PATCH_CELLS = (2 * PATCH_RADIUS + 1) * (2 * PATCH_RADIUS + 1)
+};
 /* The candidate replaces DIS's flow on a cell only when it matches clearly
  * better: by MARGIN units (of the channels' sum) per cell of the 5x5
  * patch, and only when DIS's mean displacement over the object is farther
@@ -157,8 +161,8 @@ mv_status mv_flow_merge_shift(const float *query, const float *frame, int channe
         for (int c = 0; c < channels; c++)
           cost_shift[i] += fabsf(query[c * plane + i] - frame[c * plane + (size_t)fy * width + fx]);
       }
-    box_sum(cost_flow, width, height, 2, tmp);
-    box_sum(cost_shift, width, height, 2, tmp);
+    box_sum(cost_flow, width, height, PATCH_RADIUS, tmp);
+    box_sum(cost_shift, width, height, PATCH_RADIUS, tmp);
     float *fx = flow, *fy = flow + plane;
     /* DIS's mean displacement over the shifted object: when it agrees, keep it */
     double sx = 0, sy = 0;
@@ -167,7 +171,7 @@ mv_status mv_flow_merge_shift(const float *query, const float *frame, int channe
       if (region[i] > 0.0f) sx += fx[i], sy += fy[i], n++;
     if (n && hypot(sx / n - dx, sy / n - dy) > AGREE)
       for (size_t i = 0; i < plane; i++)
-        if (region[i] > 0.0f && cost_shift[i] + 25.0f * MARGIN < cost_flow[i])
+        if (region[i] > 0.0f && cost_shift[i] + PATCH_CELLS * MARGIN < cost_flow[i])
           fx[i] = (float)dx, fy[i] = (float)dy;
   }
   free(buf);

@@ -17,10 +17,9 @@
  * absolute difference |frame(y) - query(y - d)| (summed over the channels)
  * over the object's cells y of the memory frame (mask > 0.5), searched at
  * half resolution over +-range cells, then refined at full resolution over
- * +-2. The object
- * in the memory frame at y shows in the query at y - d, so the flow of a
- * query cell x on the object is d. 0 (found 0) when the mask has fewer than
- * 4 cells or too few of them stay inside the query frame.
+ * +-2. The object in the memory frame at y shows in the query at y - d, so
+ * the flow of a query cell x on the object is d. 0 (found 0) when the mask
+ * has fewer than 4 cells or too few of them stay inside the query frame.
  *
  * mv_flow_merge_shift: per query cell x near the shifted object (the mask
  * moved by -d, grown by `grow` cells), replaces the flow by d where a 5x5
