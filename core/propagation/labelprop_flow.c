@@ -342,13 +342,12 @@ static mv_status track_slots(labelprop_flow *lf, motion *m, int w, int h, int pr
 
 /* Each object's own translation from memory frame t to the query
  * (object_shift.h), merged into the flow `to_frame` where it matches
- * better; on the cells' L, a and b. */
-static mv_status shift_objects(const labelprop_flow *lf, motion *m, const float *query_lab, int t,
-                               int w, int h, float *to_frame) {
+ * better; on the cells' L, a and b. frame_lab: SHIFT_CHANNELS planes of
+ * room for frame t's. */
+static mv_status shift_objects(const labelprop_flow *lf, motion *m, const float *query_lab,
+                               float *frame_lab, int t, int w, int h, float *to_frame) {
   const size_t plane = (size_t)w * h, span = (size_t)m->host.frames * plane;
   const float cw = lf->options.read.colour_weight;
-  float *frame_lab = malloc(SHIFT_CHANNELS * plane * sizeof(float));
-  if (!frame_lab) return mv_fail(MV_E_MEMORY, "labelprop-flow: out of memory for %zu cells", plane);
   for (int c = 0; c < SHIFT_CHANNELS; c++)
     for (size_t i = 0; i < plane; i++)
       frame_lab[c * plane + i] = m->host.keys[c * span + (size_t)t * plane + i] / cw;
@@ -362,7 +361,6 @@ static mv_status shift_objects(const labelprop_flow *lf, motion *m, const float 
       s = mv_flow_merge_shift(query_lab, frame_lab, SHIFT_CHANNELS, mask, w, h, dx, dy, 2,
                               to_frame);
   }
-  free(frame_lab);
   return s;
 }
 
@@ -417,10 +415,11 @@ static mv_status compute_motion(labelprop_flow *lf, const mv_tensor *query_key,
     if (penalty > 0.0f && !(reverse = malloc(3 * plane * sizeof(float))))
       return mv_fail(MV_E_MEMORY, "labelprop-flow: out of memory for %zu cells", plane);
     mv_status s = MV_OK;
-    /* the query's colours (L, a, b) for the objects' translations */
+    /* the query's colours (L, a, b) for the objects' translations, then
+     * room for a memory frame's (one buffer for the whole query) */
     float *query_lab = NULL;
     if (lf->options.object_shift > 0) {
-      query_lab = malloc(SHIFT_CHANNELS * plane * sizeof(float));
+      query_lab = malloc(2 * SHIFT_CHANNELS * plane * sizeof(float));
       s = query_lab ? download_plane(query_key->buffer, query_key->offset, SHIFT_CHANNELS * plane,
                                      query_lab)
                     : mv_fail(MV_E_MEMORY, "labelprop-flow: out of memory for %zu cells", plane);
@@ -441,7 +440,9 @@ static mv_status compute_motion(labelprop_flow *lf, const mv_tensor *query_key,
       if (penalty > 0.0f) s = mv_optical_flow(m->frame_l, m->current, w, h, &lf->options.flow,
                                               reverse);
       if (s == MV_OK && penalty > 0.0f) s = mv_flow_consistency(to_frame, reverse, w, h, valid);
-      if (s == MV_OK && query_lab) s = shift_objects(lf, m, query_lab, t, w, h, (float *)to_frame);
+      if (s == MV_OK && query_lab)
+        s = shift_objects(lf, m, query_lab, query_lab + SHIFT_CHANNELS * plane, t, w, h,
+                          (float *)to_frame);
       if (s == MV_OK) s = align_frame(&m->host, t, to_frame, w, h, m->scratch);
       if (s == MV_OK && penalty > 0.0f) {
         /* the norm channel is the entry's additive log-weight */
