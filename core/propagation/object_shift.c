@@ -34,14 +34,15 @@ static void halve(const float *in, int planes, int w, int h, float *out) {
       }
 }
 
-/* The best shift of the listed cells (indices into a w x h plane) within
+/* The best shift of the listed cells (indices into a w x h plane, their
+ * columns xs and rows ys) within
  * [cx - r, cx + r] x [cy - r, cy + r]: mean |frame(y) - query(y - s)| over
  * the cells whose y - s is inside, plus a small cost per cell of shift so
  * that a flat object keeps still. Returns 0 when no shift keeps half of
  * the cells inside. */
 static int best_shift(const float *query, const float *frame, int channels, int w, int h,
-                      const int *cells, int n, int cx, int cy, int r, float per_cell, int *bx,
-                      int *by) {
+                      const int *cells, const int *xs, const int *ys, int n, int cx, int cy,
+                      int r, float per_cell, int *bx, int *by) {
   const size_t plane = (size_t)w * h;
   float best = INFINITY;
   for (int sy = cy - r; sy <= cy + r; sy++)
@@ -49,7 +50,7 @@ static int best_shift(const float *query, const float *frame, int channels, int 
       float sum = 0.0f;
       int inside = 0;
       for (int i = 0; i < n; i++) {
-        int y = cells[i] / w, x = cells[i] % w, qy = y - sy, qx = x - sx;
+        int qy = ys[i] - sy, qx = xs[i] - sx;
         if (qx < 0 || qy < 0 || qx >= w || qy >= h) continue;
         for (int c = 0; c < channels; c++)
           sum += fabsf(frame[c * plane + cells[i]] - query[c * plane + (size_t)qy * w + qx]);
@@ -62,15 +63,20 @@ static int best_shift(const float *query, const float *frame, int channels, int 
   return isfinite(best);
 }
 
-/* Up to `most` cells of the mask (> 0.5), evenly spaced in raster order. */
-static int object_cells(const float *mask, size_t plane, int most, int *cells) {
+/* Up to `most` cells of the mask (> 0.5), evenly spaced in raster order,
+ * with their columns xs and rows ys in a plane `width` wide. */
+static int object_cells(const float *mask, size_t plane, int width, int most, int *cells, int *xs,
+                        int *ys) {
   size_t count = 0;
   for (size_t i = 0; i < plane; i++) count += mask[i] > 0.5f;
   size_t step = count > (size_t)most ? (count + most - 1) / most : 1;
   int n = 0;
   size_t seen = 0;
   for (size_t i = 0; i < plane; i++)
-    if (mask[i] > 0.5f && seen++ % step == 0) cells[n++] = (int)i;
+    if (mask[i] > 0.5f && seen++ % step == 0) {
+      cells[n] = (int)i, xs[n] = (int)(i % width), ys[n] = (int)(i / width);
+      n++;
+    }
   return n;
 }
 
@@ -84,7 +90,8 @@ mv_status mv_object_shift(const float *query, const float *frame, int channels, 
   const size_t plane = (size_t)width * height, plane2 = (size_t)w2 * h2;
   if (w2 < 2 || h2 < 2) return MV_OK;
   float *half = malloc((2 * (size_t)channels + 1) * plane2 * sizeof(float));
-  int *cells = malloc(4 * MAX_SAMPLES * sizeof(int));
+  int *cells = malloc(3 * 4 * MAX_SAMPLES * sizeof(int));
+  int *xs = cells + 4 * MAX_SAMPLES, *ys = cells + 8 * MAX_SAMPLES; /* cells' coordinates */
   if (!half || !cells) {
     free(half), free(cells);
     return mv_fail(MV_E_MEMORY, "mv_object_shift: out of memory for %zu cells", plane);
@@ -93,13 +100,14 @@ mv_status mv_object_shift(const float *query, const float *frame, int channels, 
   halve(query, channels, width, height, q2);
   halve(frame, channels, width, height, f2);
   halve(mask, 1, width, height, m2);
-  int n = object_cells(m2, plane2, MAX_SAMPLES, cells), sx = 0, sy = 0;
-  if (n >= 4 && best_shift(q2, f2, channels, w2, h2, cells, n, 0, 0, (range + 1) / 2, 0.02f,
-                             &sx, &sy)) {
-    n = object_cells(mask, plane, 4 * MAX_SAMPLES, cells);
+  int n = object_cells(m2, plane2, w2, MAX_SAMPLES, cells, xs, ys), sx = 0, sy = 0;
+  if (n >= 4 && best_shift(q2, f2, channels, w2, h2, cells, xs, ys, n, 0, 0, (range + 1) / 2,
+                             0.02f, &sx, &sy)) {
+    n = object_cells(mask, plane, width, 4 * MAX_SAMPLES, cells, xs, ys);
     int fx = 2 * sx, fy = 2 * sy;
     if (n >= 4 &&
-        best_shift(query, frame, channels, width, height, cells, n, fx, fy, 2, 0.01f, &fx, &fy))
+        best_shift(query, frame, channels, width, height, cells, xs, ys, n, fx, fy, 2, 0.01f, &fx,
+                   &fy))
       *dx = fx, *dy = fy, *found = 1;
   }
   free(half);
