@@ -365,9 +365,11 @@ mv_status mv_network_fuse(mv_network *fusion, const uint8_t *rgb, int width, int
  * independently:
  *   interaction  "strokecut" (default), "graphcut", "s2m" (needs weights), "freehand",
  *                or a backend registered with mv_backend_register;
- *   propagation  "labelprop" (default without weights), "network";
- *   fusion       "conservative" (default without weights), "linear", "confidence",
- *                "network", "none".
+ *   propagation  "labelprop-flow+shift+refine" (default without weights),
+ *                "labelprop-flow+refine", "labelprop-flow", "labelprop",
+ *                "labelprop+refine", "network";
+ *   fusion       "conservative+agreement" (default without weights),
+ *                "conservative", "linear", "confidence", "network", "none".
  * With a weights folder the defaults become s2m + network + network.
  * Objects are numbered 1..objects (0 is the background) when the session
  * opens; ids are stable: a new object gets the highest id ever used + 1,

@@ -260,6 +260,68 @@ static void test_conservative_formula(void) {
   mv_tensor_free(&out);
 }
 
+/* conservative+agreement (fuser.h) on the pixels of test_conservative_formula:
+ * a bounded pass (tc = 0, tr = 4, ti = 1: f = 3/4) after a previous result
+ * that agreed 0.5 with the correction at tr, while the pass runs and after
+ * it agreed 0.9 at tc; bad parameters; and the agreement of two label maps. */
+static void test_agreement_formula(void) {
+  enum { P = 4 };
+  const float cur[2 * P] = {0, 0.5f, 1, 0.5f, /* background */ 1, 0.5f, 0, 0.5f};
+  const float prev[2 * P] = {0.5f, 1, 0, 0.5f, /* background */ 0.5f, 0, 1, 0.5f};
+  mv_fuser fuser;
+  CHECK_FAILS(mv_fuser_conservative_agreement(3.0f, 1, -1.0f, 0.7f, &fuser), MV_E_ARGUMENT);
+  CHECK_FAILS(mv_fuser_conservative_agreement(3.0f, 1, 4.0f, 0.0f, &fuser), MV_E_ARGUMENT);
+  CHECK_FAILS(mv_fuser_conservative_agreement(3.0f, 1, 4.0f, 1.5f, &fuser), MV_E_ARGUMENT);
+  CHECK_FAILS(mv_fuser_conservative_agreement(3.0f, 1, 4.0f, NAN, &fuser), MV_E_ARGUMENT);
+  /* background first: labels of a = {1, 1, 0, 0}, b = {1, 0, 1, 0} */
+  const float a[2 * P] = {0.2f, 0.3f, 0.9f, 0.6f, 0.8f, 0.7f, 0.1f, 0.4f};
+  const float b[2 * P] = {0.1f, 0.8f, 0.3f, 0.9f, 0.9f, 0.2f, 0.7f, 0.1f};
+  float both = mv_fusion_agreement(a, b, 2, P), none = mv_fusion_agreement(a + 0, a, 2, 0);
+  CHECK(fabsf(both - 1.0f / 3.0f) < 1e-6f && none == 1.0f,
+        "agreement of {1,1,0,0} and {1,0,1,0}: %g, expected 1/3; of nothing: %g, expected 1",
+        (double)both, (double)none);
+  mv_tensor c = {0}, p = {0}, out = {0};
+  if (!CHECK_OK(mv_tensor_new(&c, 2, 1, 1, P)) || !CHECK_OK(mv_tensor_new(&p, 2, 1, 1, P)))
+    return;
+  CHECK_OK(mv_tensor_upload(&c, cur));
+  CHECK_OK(mv_tensor_upload(&p, prev));
+  const float gamma = 2.0f, exponent = 4.0f, far_quality = 0.7f;
+  if (CHECK_OK(mv_fuser_conservative_agreement(gamma, 1, exponent, far_quality, &fuser))) {
+    CHECK(!strcmp(fuser.name, "conservative+agreement") && fuser.open_passes == 1 &&
+              fuser.second_fusion == 1,
+          "the fuser's name; it fuses passes to the video's end, and passes again when they end");
+    /* agreements unknown; the previous one known; both (the pass has run) */
+    for (int known = 0; known < 3; known++) {
+      mv_fusion_input in = {.previous = &p, .current = &c, .tc = 0, .tr = 4, .ti = 1,
+                            .previous_agreement = known ? 0.5f : -1.0f,
+                            .pass_agreement = known == 2 ? 0.9f : -1.0f};
+      float got[2 * P];
+      mv_tensor_free(&out);
+      if (!CHECK_OK(fuser.ops->fuse(fuser.self, &in, &out)) ||
+          !CHECK_OK(mv_tensor_download(&out, got)))
+        continue;
+      double f = 0.75, a0 = pow(0.25, gamma), b0 = 1 - a0, worst = 0;
+      if (known) {
+        a0 *= pow(1 - (1 - (known == 2 ? 0.9 : far_quality)) * f, exponent);
+        b0 *= pow(1 - 0.5 * (1 - f), exponent);
+      }
+      for (int i = 0; i < P; i++) {
+        double conf_c = (i == 0 || i == 2) ? 1 : 0, conf_p = (i == 1 || i == 2) ? 1 : 0;
+        double wa = a0 * (0.05 + conf_c), wb = b0 * (0.05 + conf_p), w = wa / (wa + wb);
+        for (int ch = 0; ch < 2; ch++) {
+          double d = fabs(w * cur[ch * P + i] + (1 - w) * prev[ch * P + i] - got[ch * P + i]);
+          if (d > worst) worst = d;
+        }
+      }
+      CHECK(worst < 1e-5, "conservative+agreement formula (agreements %s): max |error| %.2g",
+            known == 2 ? "0.5 and 0.9" : known ? "0.5 and unknown" : "unknown", worst);
+    }
+    mv_fuser_destroy(&fuser);
+  }
+  mv_tensor_free(&c);
+  mv_tensor_free(&p);
+  mv_tensor_free(&out);
+}
 
 static void test_refine_synthetic(void) {
   frames *f = malloc(sizeof *f);
@@ -277,6 +339,7 @@ int main(void) {
   test_arguments();
   test_confidence_formula();
   test_conservative_formula();
+  test_agreement_formula();
   test_refine_synthetic();
   return mv_test_finish();
 }

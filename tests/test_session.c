@@ -95,7 +95,7 @@ static void davis_loop(const char *sequence, double threshold) {
     CHECK_OK(mv_session_get_info(s, &si));
     CHECK(!strcmp(si.interaction, "strokecut") &&
               !strcmp(si.propagation, "labelprop-flow+shift+refine") &&
-              !strcmp(si.fusion, "conservative"),
+              !strcmp(si.fusion, "conservative+agreement"),
           "weight-free defaults, got %s + %s + %s", si.interaction, si.propagation, si.fusion);
     memset(pred, 0, plane * T);
     double t0 = mv_test_now();
@@ -233,6 +233,18 @@ static mv_status read_frame(void *user, int t, mv_tensor *out) {
   return mv_preprocess_frame(rgb, f->h, f->w, mv_padding_for(f->h, f->w, 16), out);
 }
 
+/* The square of the synthetic video on its first frame, as background and
+ * object planes of w x h. */
+static void square_mask(float *mask, int w, int h) {
+  size_t n = (size_t)w * h;
+  for (size_t i = 0; i < n; i++) {
+    int x = (int)(i % (size_t)w), y = (int)(i / (size_t)w);
+    int inside = x >= 8 && x < 24 && y >= 10 && y < 26;
+    mask[i] = inside ? 0.0f : 1.0f;
+    mask[n + i] = inside ? 1.0f : 0.0f;
+  }
+}
+
 /* A long video with memory every frame, a bank bound that forces the
  * memory ring to wrap and a host bound that forces 16-bit storage: the
  * propagation completes inside the bounds and still tracks. */
@@ -249,12 +261,7 @@ static void memory_bounds(mv_video *video, int frames, int w, int h) {
     return;
   float *mask = calloc(2 * n, sizeof *mask);
   uint8_t *labels = malloc(n);
-  for (size_t i = 0; i < n; i++) {
-    int x = (int)(i % (size_t)w), y = (int)(i / (size_t)w);
-    int inside = x >= 8 && x < 24 && y >= 10 && y < 26;
-    mask[i] = inside ? 0.0f : 1.0f;
-    mask[n + i] = inside ? 1.0f : 0.0f;
-  }
+  square_mask(mask, w, h);
   CHECK_OK(mv_engine_interact(engine, 0, mask, stop_after_three, NULL));
   CHECK_OK(mv_engine_labels(engine, 3, labels));
   int tracked3 = count_label(labels, n, 1);
@@ -292,12 +299,7 @@ static void memory_frames_bound(mv_video *video, int frames, int w, int h) {
   frames_source source = {video, w, h};
   float *mask = calloc(2 * n, sizeof *mask);
   uint8_t *labels = malloc(n);
-  for (size_t i = 0; i < n; i++) {
-    int x = (int)(i % (size_t)w), y = (int)(i / (size_t)w);
-    int inside = x >= 8 && x < 24 && y >= 10 && y < 26;
-    mask[i] = inside ? 0.0f : 1.0f;
-    mask[n + i] = inside ? 1.0f : 0.0f;
-  }
+  square_mask(mask, w, h);
   for (int bounded = 0; bounded < 2; bounded++) {
     mv_propagator propagator;
     mv_fuser fuser;
@@ -329,6 +331,82 @@ static void memory_frames_bound(mv_video *video, int frames, int w, int h) {
   free(labels);
 }
 
+/* A fuser that asks to fuse passes again when they end (second_fusion):
+ * it keeps the new round while a pass runs and the previous result once
+ * the pass's agreement is known, and logs what it was given. */
+typedef struct recording_fuser {
+  int calls, again, first_again;
+  float agreement;
+} recording_fuser;
+
+static mv_status recording_fuse(void *self, const mv_fusion_input *in, mv_tensor *out) {
+  recording_fuser *r = self;
+  r->calls++;
+  const mv_tensor *kept = in->current;
+  if (in->pass_agreement >= 0) {
+    if (!r->again++) r->first_again = in->ti;
+    r->agreement = in->pass_agreement;
+    kept = in->previous;
+  }
+  int allocated = 0;
+  mv_status s = mv_tensor_prepare(out, kept->n, kept->c, kept->h, kept->w, "recording", "out",
+                                  &allocated);
+  return s == MV_OK ? mv_tensor_copy(kept, out) : s;
+}
+
+static void recording_destroy(void *self) { (void)self; }
+
+/* A pass bounded by an earlier interaction is fused frame by frame and,
+ * once it reaches the frame before that interaction, fused again with its
+ * measured agreement there; a run cut before that point is not. */
+static void second_fusions(mv_video *video, int frames, int w, int h) {
+  size_t n = (size_t)w * h;
+  frames_source source = {video, w, h};
+  static const mv_fuser_ops ops = {recording_fuse, recording_destroy};
+  recording_fuser rec = {0};
+  mv_fuser fuser = {&ops, &rec, "recording", 0, 1};
+  mv_propagator propagator;
+  mv_engine *engine = NULL;
+  mv_engine_config config = {frames, 1, h, w, 5, 64u << 20, 0, 0};
+  if (!CHECK_OK(mv_propagator_labelprop(NULL, &propagator)) ||
+      !CHECK_OK(mv_engine_create(&config, propagator, &fuser, read_frame, &source, &engine)))
+    return;
+  float *mask = calloc(2 * n, sizeof *mask);
+  uint8_t *labels = malloc(n), *first = malloc(10 * n);
+  square_mask(mask, w, h);
+  CHECK_OK(mv_engine_interact(engine, 0, mask, NULL, NULL));
+  CHECK(rec.calls == 0, "the first round has nothing to fuse (%d calls)", rec.calls);
+  for (int t = 1; t < 10; t++) CHECK_OK(mv_engine_labels(engine, t, first + (size_t)t * n));
+  /* the new round differs from the first: an empty mask at frame 10 */
+  for (size_t i = 0; i < n; i++) mask[i] = 1.0f, mask[n + i] = 0.0f;
+  CHECK_OK(mv_engine_interact(engine, 10, mask, NULL, NULL));
+  CHECK(rec.calls == 18 && rec.again == 9 && rec.first_again == 9,
+        "frames 9..1 fused twice, the second time from frame 9 (%d calls, %d again, from %d)",
+        rec.calls, rec.again, rec.first_again);
+  /* the pass read frame 0 with the empty mask's memory: its square there is gone */
+  CHECK(rec.agreement >= 0 && rec.agreement < 0.5f,
+        "the pass's agreement at frame 0 with the square: %.3f", (double)rec.agreement);
+  int same = 1;
+  for (int t = 1; t < 10; t++) {
+    CHECK_OK(mv_engine_labels(engine, t, labels));
+    same &= !memcmp(labels, first + (size_t)t * n, n);
+  }
+  CHECK(same, "frames 1..9 hold what the second fusion kept (the first round)");
+  mv_engine_run *run = NULL;
+  rec = (recording_fuser){0};
+  if (CHECK_OK(mv_engine_begin(engine, 20, mask, 1, 2, -1, 3, &run))) {
+    int t, done = 0;
+    while (!done) CHECK_OK(mv_engine_step(run, &t, &done));
+    mv_engine_end(run);
+  }
+  CHECK(rec.calls == 3 && rec.again == 0,
+        "a run cut after 3 frames is fused once (%d calls, %d again)", rec.calls, rec.again);
+  free(mask);
+  free(labels);
+  free(first);
+  mv_engine_free(engine);
+}
+
 int main(int argc, char **argv) {
   int w = 64, h = 48, frames = 240;
   const char *folder = mv_test_square_video("square", frames, w, h, 24);
@@ -342,6 +420,7 @@ int main(int argc, char **argv) {
       editing_and_errors(video, w, h);
       memory_bounds(video, frames, w, h);
       memory_frames_bound(video, frames, w, h);
+      second_fusions(video, frames, w, h);
     }
     mv_video_close(video);
   }

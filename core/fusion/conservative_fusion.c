@@ -1,5 +1,7 @@
 /* conservative fusion: a correction round that keeps the previous result
- * except near the frame it was made on (formula and reasoning in fuser.h).
+ * except near the frame it was made on, and conservative+agreement, which
+ * also weighs both rounds by how good each is likely to be at the frame
+ * (formulas and reasoning in fuser.h).
  * Weight-free; runs on the host over downloaded probabilities. */
 #include <math.h>
 #include <stdlib.h>
@@ -12,6 +14,8 @@ static const char fn[] = "conservative fusion";
 typedef struct conservative {
   float gamma;      /* exponent of the new round's distance weight */
   int certainty;    /* 1: weights also follow each round's per-pixel certainty */
+  float exponent;   /* of the rounds' estimated quality; 0: not used */
+  float far_quality;/* the new round's assumed quality at the previous source */
 } conservative;
 
 static mv_status conservative_fuse(void *self, const mv_fusion_input *in, mv_tensor *out) {
@@ -48,6 +52,14 @@ static mv_status conservative_fuse(void *self, const mv_fusion_input *in, mv_ten
     /* the new round's share by distance, bent towards the previous result */
     float a0 = (float)pow(d_old / (d_old + d_new), (double)c->gamma);
     float b0 = 1.0f - a0;
+    if (c->exponent > 0 && in->previous_agreement >= 0) {
+      double f = d_new / (d_new + d_old);
+      double far = in->pass_agreement >= 0 ? in->pass_agreement : c->far_quality;
+      double q_new = 1.0 - (1.0 - far) * f;
+      double q_old = 1.0 - (1.0 - (double)in->previous_agreement) * (1.0 - f);
+      a0 *= (float)pow(q_new, (double)c->exponent);
+      b0 *= (float)pow(q_old, (double)c->exponent);
+    }
     float log_channels = logf((float)channels);
     const float floor_conf = 0.05f;  /* two unsure rounds still blend by distance */
     for (size_t i = 0; i < plane; i++) {
@@ -76,14 +88,27 @@ static void conservative_destroy(void *self) { free(self); }
 
 static const mv_fuser_ops conservative_fuser_ops = {conservative_fuse, conservative_destroy};
 
-mv_status mv_fuser_conservative(float gamma, int use_certainty, mv_fuser *out) {
-  MV_CHECK_ARG(out, "mv_fuser_conservative: out is NULL");
+static mv_status create(const char *name, const char *fuser_name, float gamma, int use_certainty, float exponent,
+                        float far_quality, mv_fuser *out) {
+  MV_CHECK_ARG(out, "mv_fuser_%s: out is NULL", name);
   MV_CHECK_ARG(isfinite(gamma) && gamma >= 0.25f && gamma <= 16.0f,
-               "mv_fuser_conservative: gamma = %g, expected 0.25 .. 16", (double)gamma);
+               "mv_fuser_%s: gamma = %g, expected 0.25 .. 16", name, (double)gamma);
+  MV_CHECK_ARG(isfinite(exponent) && exponent >= 0 && exponent <= 16.0f,
+               "mv_fuser_%s: exponent = %g, expected 0 .. 16", name, (double)exponent);
+  MV_CHECK_ARG(far_quality > 0 && far_quality <= 1.0f,
+               "mv_fuser_%s: far_quality = %g, expected (0, 1]", name, (double)far_quality);
   conservative *c = malloc(sizeof *c);
-  if (!c) return mv_fail(MV_E_MEMORY, "mv_fuser_conservative: out of memory");
-  c->gamma = gamma;
-  c->certainty = use_certainty != 0;
-  *out = (mv_fuser){&conservative_fuser_ops, c, "conservative", 1};
+  if (!c) return mv_fail(MV_E_MEMORY, "mv_fuser_%s: out of memory", name);
+  *c = (conservative){gamma, use_certainty != 0, exponent, far_quality};
+  *out = (mv_fuser){&conservative_fuser_ops, c, fuser_name, 1, exponent > 0};
   return MV_OK;
+}
+
+mv_status mv_fuser_conservative(float gamma, int use_certainty, mv_fuser *out) {
+  return create("conservative", "conservative", gamma, use_certainty, 0, 1, out);
+}
+
+mv_status mv_fuser_conservative_agreement(float gamma, int use_certainty, float exponent,
+                                          float far_quality, mv_fuser *out) {
+  return create("conservative_agreement", "conservative+agreement", gamma, use_certainty, exponent, far_quality, out);
 }

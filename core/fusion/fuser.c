@@ -36,3 +36,19 @@ float mv_fusion_certainty(const float *p, int channels, size_t plane, size_t i, 
   float conf = 1.0f - h / log_channels;
   return conf < 0 ? 0 : conf;
 }
+
+float mv_fusion_agreement(const float *a, const float *b, int channels, size_t plane) {
+  size_t both = 0, either = 0;
+  for (size_t i = 0; i < plane; i++) {
+    int label_a = 0, label_b = 0;
+    float best_a = a[i], best_b = b[i];
+    for (int c = 1; c < channels; c++) {
+      size_t j = (size_t)c * plane + i;
+      if (a[j] > best_a) best_a = a[j], label_a = c;
+      if (b[j] > best_b) best_b = b[j], label_b = c;
+    }
+    either += label_a || label_b;
+    both += label_a && label_a == label_b;
+  }
+  return either ? (float)((double)both / (double)either) : 1.0f;
+}

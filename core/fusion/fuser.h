@@ -25,6 +25,13 @@ typedef struct mv_fusion_input {
    * (tr itself left out): how far the previous result at ti is from its
    * own source. 0 when unknown (then |ti - tc|). */
   int previous_distance;
+  /* How well the previous result agreed at tr with the mask committed
+   * there (mv_fusion_agreement), 0..1; negative when unknown. */
+  float previous_agreement;
+  /* How well the new round's pass, read one frame further at tc, agreed
+   * there with the mask committed at tc; negative while the pass runs (the
+   * engine fuses again when the pass ends, for a fuser that asks). */
+  float pass_agreement;
 } mv_fusion_input;
 
 typedef struct mv_fuser_ops {
@@ -41,6 +48,10 @@ typedef struct mv_fuser {
    * bounds it; tc is then -1 or the frame count, previous_distance > 0),
    * instead of replacing the previous result there. */
   int open_passes;
+  /* 1: when a pass reaches the interacted frame that bounds it, the engine
+   * reads that frame too and fuses the pass's frames again with
+   * pass_agreement (query_key is then NULL). */
+  int second_fusion;
 } mv_fuser;
 
 /* Releases a fuser's state (safe on a zeroed one). */
@@ -55,6 +66,11 @@ mv_status mv_fusion_check_same_shape(const char *fn, const mv_tensor *a, const m
 /* 1 - normalised entropy of the `channels` planes at pixel i: 1 for a
  * one-hot distribution, 0 for the uniform one (log_channels = log(channels)). */
 float mv_fusion_certainty(const float *p, int channels, size_t plane, size_t i, float log_channels);
+/* Intersection over union of the objects of two (channels x plane)
+ * probability maps labelled by their argmax: pixels labelled with the same
+ * object in both over pixels labelled with an object in either (1 when
+ * neither has any). */
+float mv_fusion_agreement(const float *a, const float *b, int channels, size_t plane);
 
 /* "network": the fusion network (network_fuser.c). Neither net is owned;
  * both must outlive the fuser. The propagation net computes the keys for the
@@ -108,5 +124,23 @@ mv_status mv_fuser_confidence(mv_fuser *out);
  * previous_distance > 0; shapes as for mv_fuser_linear; gamma outside
  * 0.25 .. 16 fails with MV_E_ARGUMENT. */
 mv_status mv_fuser_conservative(float gamma, int use_certainty, mv_fuser *out);
+
+/* "conservative+agreement": "conservative" that also weighs each round by
+ * an estimate of its quality at ti. The robot (and a user) corrects the
+ * frame where the previous result is worst, and how bad it was there is
+ * known when the correction is committed: previous_agreement, the previous
+ * result's agreement with the new mask at tr. With f = d_new / (d_new +
+ * d_old) (0 at tr, 1 at the previous result's own source), each round is
+ * taken as exact at its source and as degrading linearly away from it:
+ *   q_new = 1 - (1 - far_quality) * f,  q_old = 1 - (1 - previous_agreement) * (1 - f)
+ * and a, b of "conservative" are multiplied by q_new^exponent and
+ * q_old^exponent before the certainty. far_quality is the new round's
+ * quality where the previous result's source is: pass_agreement once the
+ * pass has run to tc (second_fusion = 1), the argument far_quality before
+ * and for passes to the video's end. Without a previous_agreement
+ * (negative) it is "conservative". exponent outside 0 .. 16 or far_quality outside
+ * (0, 1] fail with MV_E_ARGUMENT, the rest as mv_fuser_conservative. */
+mv_status mv_fuser_conservative_agreement(float gamma, int use_certainty, float exponent,
+                                          float far_quality, mv_fuser *out);
 
 #endif

@@ -189,6 +189,7 @@ static mv_status get_query(mv_engine *e, int frame, void **query) {
 
 typedef struct interaction {
   int frame;
+  float previous_agreement;  /* of the previous result with the new mask at frame */
   mv_tensor key;             /* k x Ck x h x w of the interacted frame */
   mv_tensor pos_diff, neg_diff;
 } interaction;
@@ -229,21 +230,22 @@ static int previous_distance(const mv_engine *e, int tr, int ti) {
   return best;
 }
 
-static mv_status fuse_frame(mv_engine *e, const interaction *in, int tc, int ti, void *query,
-                            mv_tensor *current, mv_tensor *fused) {
-  mv_tensor image = {0}, previous = {0}, tr_image = {0}, tr_mask = {0};
+/* Fuses the new round's `current` at ti with `previous`; pass_agreement < 0
+ * while the pass runs. */
+static mv_status fuse_into(mv_engine *e, const interaction *in, int tc, int ti,
+                           const mv_tensor *query_key, const mv_tensor *previous,
+                           const mv_tensor *current, float pass_agreement, mv_tensor *fused) {
+  mv_tensor image = {0}, tr_image = {0}, tr_mask = {0};
   mv_status s = e->source(e->source_user, ti, &image);
-  if (s == MV_OK) s = upload_prob(e, ti, &previous);
   if (s == MV_OK) s = e->source(e->source_user, in->frame, &tr_image);
   if (s == MV_OK) s = upload_prob(e, in->frame, &tr_mask);
-  const mv_tensor *query_key =
-      e->propagator.ops->query_key ? e->propagator.ops->query_key(e->propagator.self, query) : NULL;
-  mv_fusion_input input = {&image,   &previous, current,   &in->pos_diff, &in->neg_diff,
+  mv_fusion_input input = {&image,   previous,  current,   &in->pos_diff, &in->neg_diff,
                            &in->key, query_key, &tr_image, &tr_mask,      tc,
-                           in->frame, ti,     previous_distance(e, in->frame, ti)};
+                           in->frame, ti,     previous_distance(e, in->frame, ti),
+                           in->previous_agreement, pass_agreement};
   if (s == MV_OK) s = e->fuser.ops->fuse(e->fuser.self, &input, fused);
-  mv_tensor *temps[4] = {&image, &previous, &tr_image, &tr_mask};
-  for (int i = 0; i < 4; i++) mv_tensor_free(temps[i]);
+  mv_tensor *temps[3] = {&image, &tr_image, &tr_mask};
+  for (int i = 0; i < 3; i++) mv_tensor_free(temps[i]);
   return s;
 }
 
@@ -268,6 +270,10 @@ struct mv_engine_run {
   int open, ti, certain, fuse, ring, permanent, previous_in_memory, last_stored;
   int previous_slot;   /* the slot of the frame before ti in the pass's order */
   mv_memory memory;
+  /* For a fuser that fuses a pass again when it ends (second_fusion): each
+   * frame's previous result and the pass's own read, 2 (k+1) planes. */
+  mv_prob_store held;
+  int holding;
 };
 
 static pass plan_pass(const mv_engine *e, int idx, int forward, int to) {
@@ -290,6 +296,8 @@ static int pass_frames(const pass *p, int idx) {
 }
 
 static void close_pass(mv_engine_run *r) {
+  if (r->holding) mv_prob_store_free(&r->held);
+  r->holding = 0;
   mv_tensor_free(&r->memory.keys);
   mv_tensor_free(&r->memory.values);
   r->memory.frames = 0;
@@ -313,6 +321,15 @@ static mv_status open_pass(mv_engine_run *r) {
   r->fuse = e->has_fuser &&
             (bounded || (e->fuser.open_passes && previous_distance(e, idx, idx) > 0));
   r->ti = idx;
+  if (r->fuse && bounded && e->fuser.second_fusion && p->last == p->closest - p->step) {
+    /* at 16 bits (the store quantizes past its byte limit); past half the
+     * host limit the frames go to the store's spill file */
+    size_t channels = 2 * (size_t)(e->config.objects + 1);
+    size_t limit = (size_t)e->config.frames * channels * plane_floats(e) * sizeof(float) / 2 + 1;
+    if (e->config.host_bytes && e->config.host_bytes / 2 < limit) limit = e->config.host_bytes / 2;
+    MV_TRY(mv_prob_store_init(&r->held, e->config.frames, (int)channels, plane_floats(e), limit));
+    r->holding = 1;
+  }
   MV_TRY(allocate_bank(e, (p->length - 1) / e->config.memory_every + 1 + r->certain, &r->memory));
   /* Slots after the certain memory form a ring; without a byte bound it
    * never wraps and this is the official m_front bookkeeping. */
@@ -323,6 +340,71 @@ static mv_status open_pass(mv_engine_run *r) {
   /* The frame before the first one is the interacted frame's entry. */
   r->previous_slot = memory_index(e, idx);
   return MV_OK;
+}
+
+static mv_status upload_host(const mv_engine *e, const float *host, mv_tensor *out) {
+  MV_TRY(mv_tensor_new(out, e->config.objects + 1, 1, e->padded_h, e->padded_w));
+  return mv_tensor_upload(out, host);
+}
+
+/* Fuses the pass's read at ti with the previous result there; for a second
+ * fusion (r->holding) it also keeps both inputs. */
+static mv_status fuse_frame(mv_engine_run *r, int tc, int ti, void *query, mv_tensor *current,
+                            mv_tensor *fused) {
+  mv_engine *e = r->engine;
+  size_t n = frame_floats(e);
+  float *host = malloc((r->holding ? 2 : 1) * n * sizeof(float));
+  if (!host) return mv_fail(MV_E_MEMORY, "engine: out of host memory at frame %d", ti);
+  mv_tensor previous = {0};
+  const mv_tensor *query_key =
+      e->propagator.ops->query_key ? e->propagator.ops->query_key(e->propagator.self, query) : NULL;
+  mv_status s = read_prob(e, ti, host);
+  if (s == MV_OK && r->holding) s = mv_tensor_download(current, host + n);
+  if (s == MV_OK && r->holding) s = mv_prob_store_write(&r->held, ti, host);
+  if (s == MV_OK) s = upload_host(e, host, &previous);
+  if (s == MV_OK) s = fuse_into(e, &r->in, tc, ti, query_key, &previous, current, -1.0f, fused);
+  mv_tensor_free(&previous);
+  free(host);
+  return s;
+}
+
+/* The pass has reached the frame before tc: reads tc too (with the memory
+ * of that last frame, which is not memorised), measures how well the read
+ * agrees with the mask committed at tc, and fuses the pass's frames again
+ * knowing it: a pass that drifted off the object on its way is now known
+ * to have, and yields to the previous result along the way. */
+static mv_status fuse_pass_again(mv_engine_run *r, const pass *p) {
+  mv_engine *e = r->engine;
+  int tc = p->closest;
+  size_t n = frame_floats(e);
+  float *host = malloc(2 * n * sizeof(float));
+  if (!host) return mv_fail(MV_E_MEMORY, "engine: out of host memory at frame %d", tc);
+  void *query = NULL;
+  mv_tensor prob = {0}, aggregated = {0};
+  mv_status s = get_query(e, tc, &query);
+  if (s == MV_OK) s = e->propagator.ops->segment(e->propagator.self, query, &r->memory, &prob);
+  if (s == MV_OK) s = mv_aggregate(&prob, 0, &aggregated);
+  if (s == MV_OK) s = mv_tensor_download(&aggregated, host);
+  if (s == MV_OK) s = read_prob(e, tc, host + n);
+  mv_tensor_free(&prob);
+  mv_tensor_free(&aggregated);
+  float agreement = 0;
+  if (s == MV_OK)
+    agreement = mv_fusion_agreement(host, host + n, e->config.objects + 1, plane_floats(e));
+  for (int t = r->in.frame + p->step; s == MV_OK && t != tc; t += p->step) {
+    mv_tensor previous = {0}, current = {0}, fused = {0};
+    s = mv_prob_store_read(&r->held, t, host);
+    if (s == MV_OK) s = upload_host(e, host, &previous);
+    if (s == MV_OK) s = upload_host(e, host + n, &current);
+    if (s == MV_OK)
+      s = fuse_into(e, &r->in, tc, t, NULL, &previous, &current, agreement, &fused);
+    if (s == MV_OK) s = store_prob(e, t, &fused);
+    mv_tensor_free(&previous);
+    mv_tensor_free(&current);
+    mv_tensor_free(&fused);
+  }
+  free(host);
+  return s;
 }
 
 /* The official loop body for frame ti: memory = certain frames + permanent
@@ -358,8 +440,9 @@ static mv_status propagate_frame(mv_engine_run *r, const pass *p, int ti) {
     }
   }
   if (s == MV_OK && r->fuse) {
-    s = fuse_frame(e, &r->in, p->closest, ti, query, &aggregated, &fused);
+    s = fuse_frame(r, p->closest, ti, query, &aggregated, &fused);
     if (s == MV_OK) s = store_prob(e, ti, &fused);
+    if (s == MV_OK && r->holding && ti == p->closest - p->step) s = fuse_pass_again(r, p);
   } else if (s == MV_OK) {
     s = store_prob(e, ti, &aggregated);
   }
@@ -467,6 +550,18 @@ static void set_entry(mv_engine *e, int frame, mv_tensor key, mv_tensor value, f
   e->interacted[frame] = 1;
 }
 
+/* How well the result held at `frame` agrees with the mask committed there. */
+static mv_status agreement_at(const mv_engine *e, int frame, const float *committed,
+                              float *out) {
+  float *previous = malloc(frame_floats(e) * sizeof(float));
+  if (!previous) return mv_fail(MV_E_MEMORY, "engine: out of host memory at frame %d", frame);
+  mv_status s = read_prob(e, frame, previous);
+  if (s == MV_OK)
+    *out = mv_fusion_agreement(previous, committed, e->config.objects + 1, plane_floats(e));
+  free(previous);
+  return s;
+}
+
 mv_status mv_engine_begin(mv_engine *e, int frame, const float *mask, int interacted,
                           int directions, int to, int count, mv_engine_run **out) {
   MV_CHECK_ARG(out, "mv_engine_begin: out is NULL");
@@ -496,6 +591,7 @@ mv_status mv_engine_begin(mv_engine *e, int frame, const float *mask, int intera
   if (s == MV_OK) s = upload_prob(e, frame, &previous);
   if (s == MV_OK) s = mv_mask_difference(&padded, &previous, &r->in.pos_diff, &r->in.neg_diff);
   if (s == MV_OK) s = mv_tensor_download(&padded, committed);
+  if (s == MV_OK) s = agreement_at(e, frame, committed, &r->in.previous_agreement);
   if (s == MV_OK) s = mv_prob_store_write(&e->prob, frame, committed);
   if (s == MV_OK) s = memorize_mask(e, frame, &padded, &r->in.key, &value);
   /* The certain memory keeps its own copy of the key; `in.key` serves fusion. */

@@ -61,8 +61,10 @@ typedef struct mv_engine_run mv_engine_run;
 mv_status mv_engine_begin(mv_engine *engine, int frame, const float *mask, int interacted,
                           int directions, int to, int count, mv_engine_run **out);
 /* Propagates the next frame: *frame = its index (-1 when nothing was left),
- * *done = 1 when no frame is left after it. After a failure the run only
- * reports MV_E_STATE (the frames done keep their results). */
+ * *done = 1 when no frame is left after it. With a fuser that asks for a
+ * second fusion (fuser.h), the step that ends a pass at an earlier
+ * interacted frame also rewrites that pass's frames. After a failure the
+ * run only reports MV_E_STATE (the frames done keep their results). */
 mv_status mv_engine_step(mv_engine_run *run, int *frame, int *done);
 /* Frames the run propagates in all, and so far. */
 int mv_engine_run_total(const mv_engine_run *run);

@@ -281,7 +281,7 @@ t.case("eval: end to end on a short sequence at reduced size", function()
   t.eq(r.protocol, "D16-robot", "the default run is the D16-robot protocol")
   t.eq(r.options.interaction, "strokecut", "weight-free default interaction")
   t.eq(r.options.propagation, "labelprop-flow+shift+refine", "weight-free default propagation")
-  t.eq(r.options.fusion, "conservative", "weight-free default fusion")
+  t.eq(r.options.fusion, "conservative+agreement", "weight-free default fusion")
   t.eq(#r.sequences, 1, "one sequence")
   local s = r.sequences[1]
   t.eq(s.name, SEQ, "name")

@@ -1,12 +1,19 @@
 -- The interactive loop's accuracy on one DAVIS sequence (issue #12 item 6):
 -- `mivos eval` on libby (49 frames) at a 240-pixel short side with the
 -- default fusion and with `linear`. libby is a sequence on which a
--- correction round damages frames in between (at 480p with `linear`: J&F
--- 0.796 after interaction 3, 0.750 after 6). Measured here (J&F after
+-- correction round can damage the frames in between (with `linear` below;
+-- at 480p today's `linear` no longer does: 0.841 / 0.868 / 0.867). Measured here (J&F after
 -- interactions 3 / 6 / 8) with the default labelprop-flow+shift+refine:
+-- conservative+agreement (the default) 0.7761 / 0.7264 / 0.7211,
 -- conservative 0.7761 / 0.7438 / 0.7482, linear 0.7761 / 0.5932 / 0.5152
 -- (linear loses 0.183 in the round after 3 and would fail the first
--- assert); with the translations on L alone 0.7273 / 0.7041 / 0.7368 and
+-- assert). libby at 240 px is where the agreement costs most (dog and
+-- scooter-black lose 0.002-0.003, the others gain):
+-- the robot's frame B (47) stays poor after its corrections and the pass
+-- from it breaks over frames 31-46; on all 10 sequences at 240 px it gains
+-- (final J&F 0.760 against 0.754), at 480p 0.802 against 0.796, and at 480p
+-- libby keeps 0.841 / 0.865 / 0.866 (README, Weight-free accuracy).
+-- Earlier: with the translations on L alone 0.7273 / 0.7041 / 0.7368 and
 -- 0.7273 / 0.5333 / 0.6603; with labelprop-flow+refine (window 8, the start frame's colour
 -- models): conservative 0.7226 / 0.6987 / 0.7181, linear 0.7226 / 0.5262 /
 -- 0.6771; before the refinement (labelprop-flow, previous_bonus 1):
@@ -21,9 +28,9 @@ local json = require("mivos.json")
 local MIVOS = t.quote(t.build .. "/mivos")
 local DAVIS = t.shared .. "/data/davis2016"
 local SEQ, SHORT = "libby", 240
--- the most J&F a correction round may lose (measured 0.032 after 6, a gain
--- after 8), the final J&F (measured 0.7482), the gain over linear (+0.233)
-local LOSS6, LOSS8, FINAL, OVER_LINEAR = 0.035, 0.01, 0.70, 0.015
+-- the most J&F a correction round may lose (measured 0.050 after 6, 0.005
+-- after 8), the final J&F (measured 0.7211), the gain over linear (+0.206)
+local LOSS6, LOSS8, FINAL, OVER_LINEAR = 0.06, 0.01, 0.70, 0.015
 local tmp = t.tempdir()
 local root = tmp .. "/root"
 
@@ -59,7 +66,7 @@ t.case("loop on libby: corrections do not damage the frames they should not", fu
   make_root()
   local a3, a6, a8, name = run(nil)
   local l3, l6, l8 = run("linear")
-  t.eq(name, "conservative", "the default fusion")
+  t.eq(name, "conservative+agreement", "the default fusion")
   t.near(a3, l3, 1e-9, "the first propagation has nothing to fuse")
   t.check(a6 >= a3 - LOSS6 and a8 >= a6 - LOSS8,
           string.format("no correction round loses more than measured (%.4f -> %.4f -> %.4f)",
