@@ -88,8 +88,8 @@ static void conservative_destroy(void *self) { free(self); }
 
 static const mv_fuser_ops conservative_fuser_ops = {conservative_fuse, conservative_destroy};
 
-static mv_status create(const char *name, const char *fuser_name, float gamma, int use_certainty, float exponent,
-                        float far_quality, mv_fuser *out) {
+static mv_status create(const char *name, const char *fuser_name, float gamma, int use_certainty,
+                        float exponent, float far_quality, mv_fuser *out) {
   MV_CHECK_ARG(out, "mv_fuser_%s: out is NULL", name);
   MV_CHECK_ARG(isfinite(gamma) && gamma >= 0.25f && gamma <= 16.0f,
                "mv_fuser_%s: gamma = %g, expected 0.25 .. 16", name, (double)gamma);
@@ -110,5 +110,6 @@ mv_status mv_fuser_conservative(float gamma, int use_certainty, mv_fuser *out) {
 
 mv_status mv_fuser_conservative_agreement(float gamma, int use_certainty, float exponent,
                                           float far_quality, mv_fuser *out) {
-  return create("conservative_agreement", "conservative+agreement", gamma, use_certainty, exponent, far_quality, out);
+  return create("conservative_agreement", "conservative+agreement", gamma, use_certainty,
+                exponent, far_quality, out);
 }

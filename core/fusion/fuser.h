@@ -138,8 +138,8 @@ mv_status mv_fuser_conservative(float gamma, int use_certainty, mv_fuser *out);
  * quality where the previous result's source is: pass_agreement once the
  * pass has run to tc (second_fusion = 1), the argument far_quality before
  * and for passes to the video's end. Without a previous_agreement
- * (negative) it is "conservative". exponent outside 0 .. 16 or far_quality outside
- * (0, 1] fail with MV_E_ARGUMENT, the rest as mv_fuser_conservative. */
+ * (negative) it is "conservative". exponent outside 0 .. 16 or far_quality
+ * outside (0, 1] fail with MV_E_ARGUMENT, the rest as mv_fuser_conservative. */
 mv_status mv_fuser_conservative_agreement(float gamma, int use_certainty, float exponent,
                                           float far_quality, mv_fuser *out);
 

@@ -139,12 +139,17 @@ static mv_status store_prob(mv_engine *e, int frame, const mv_tensor *prob) {
   return s;
 }
 
+/* A frame's (k+1) padded planes from the host to a new tensor. */
+static mv_status upload_host(const mv_engine *e, const float *host, mv_tensor *out) {
+  MV_TRY(mv_tensor_new(out, e->config.objects + 1, 1, e->padded_h, e->padded_w));
+  return mv_tensor_upload(out, host);
+}
+
 static mv_status upload_prob(const mv_engine *e, int frame, mv_tensor *out) {
   float *host = malloc(frame_floats(e) * sizeof(float));
   if (!host) return mv_fail(MV_E_MEMORY, "engine: out of host memory");
   mv_status s = read_prob(e, frame, host);
-  if (s == MV_OK) s = mv_tensor_new(out, e->config.objects + 1, 1, e->padded_h, e->padded_w);
-  if (s == MV_OK) s = mv_tensor_upload(out, host);
+  if (s == MV_OK) s = upload_host(e, host, out);
   free(host);
   return s;
 }
@@ -340,11 +345,6 @@ static mv_status open_pass(mv_engine_run *r) {
   /* The frame before the first one is the interacted frame's entry. */
   r->previous_slot = memory_index(e, idx);
   return MV_OK;
-}
-
-static mv_status upload_host(const mv_engine *e, const float *host, mv_tensor *out) {
-  MV_TRY(mv_tensor_new(out, e->config.objects + 1, 1, e->padded_h, e->padded_w));
-  return mv_tensor_upload(out, host);
 }
 
 /* Fuses the pass's read at ti with the previous result there; for a second
@@ -550,18 +550,6 @@ static void set_entry(mv_engine *e, int frame, mv_tensor key, mv_tensor value, f
   e->interacted[frame] = 1;
 }
 
-/* How well the result held at `frame` agrees with the mask committed there. */
-static mv_status agreement_at(const mv_engine *e, int frame, const float *committed,
-                              float *out) {
-  float *previous = malloc(frame_floats(e) * sizeof(float));
-  if (!previous) return mv_fail(MV_E_MEMORY, "engine: out of host memory at frame %d", frame);
-  mv_status s = read_prob(e, frame, previous);
-  if (s == MV_OK)
-    *out = mv_fusion_agreement(previous, committed, e->config.objects + 1, plane_floats(e));
-  free(previous);
-  return s;
-}
-
 mv_status mv_engine_begin(mv_engine *e, int frame, const float *mask, int interacted,
                           int directions, int to, int count, mv_engine_run **out) {
   MV_CHECK_ARG(out, "mv_engine_begin: out is NULL");
@@ -582,16 +570,20 @@ mv_status mv_engine_begin(mv_engine *e, int frame, const float *mask, int intera
   mv_engine_run *r = calloc(1, sizeof *r);
   mv_tensor padded = {0}, previous = {0}, value = {0}, key_copy = {0};
   float *committed = malloc(frame_floats(e) * sizeof(float));
-  mv_status s = r && committed ? grow_certain(e) : mv_fail(MV_E_MEMORY, "engine: out of memory");
+  float *before = malloc(frame_floats(e) * sizeof(float)); /* the previous result at frame */
+  mv_status s = r && committed && before ? grow_certain(e)
+                                         : mv_fail(MV_E_MEMORY, "engine: out of memory");
   if (s == MV_OK) {
     r->engine = e;
     r->in.frame = frame;
     s = mv_preprocess_masks(mask, k + 1, e->config.height, e->config.width, e->pad, &padded);
   }
-  if (s == MV_OK) s = upload_prob(e, frame, &previous);
+  if (s == MV_OK) s = read_prob(e, frame, before);
+  if (s == MV_OK) s = upload_host(e, before, &previous);
   if (s == MV_OK) s = mv_mask_difference(&padded, &previous, &r->in.pos_diff, &r->in.neg_diff);
   if (s == MV_OK) s = mv_tensor_download(&padded, committed);
-  if (s == MV_OK) s = agreement_at(e, frame, committed, &r->in.previous_agreement);
+  if (s == MV_OK)
+    r->in.previous_agreement = mv_fusion_agreement(before, committed, k + 1, plane_floats(e));
   if (s == MV_OK) s = mv_prob_store_write(&e->prob, frame, committed);
   if (s == MV_OK) s = memorize_mask(e, frame, &padded, &r->in.key, &value);
   /* The certain memory keeps its own copy of the key; `in.key` serves fusion. */
@@ -599,6 +591,7 @@ mv_status mv_engine_begin(mv_engine *e, int frame, const float *mask, int intera
   if (s == MV_OK) s = mv_tensor_copy(&r->in.key, &key_copy);
   mv_tensor_free(&previous);
   mv_tensor_free(&padded);
+  free(before);
   if (s != MV_OK) {
     free(committed);
     mv_tensor_free(&key_copy);
